@@ -41,7 +41,7 @@ export const Unauthenticated = (message = 'Authentication required') => new AppE
 export const Validation = (fields: readonly FieldIssue[], message = 'The request is invalid') =>
   new AppError('validation_error', message, { fields });
 export const NotImplemented = (operation: string) =>
-  new AppError('not_implemented', `${operation} is in the contract but not served yet`, { operation });
+  new AppError('not_implemented', `${operation} is in the contract but not served yet`, { operation_id: operation });
 
 /**
  * Maps anything thrown to the catalog envelope. Unknown errors become `internal_error` with a generic

@@ -1,0 +1,14 @@
+export { createRestAdapter, type RestAdapter, type RestAdapterDeps } from './server.js';
+export { loadRestAdapterConfig, defaultRestAdapterConfig, restAdapterEnv, type RestAdapterConfig } from './config.js';
+export { loadContract, listOperations, defaultOpenApiPath, type Contract, type ContractOperation } from './contract/load-contract.js';
+export {
+  createOperationRegistry,
+  defaultOperationRegistry,
+  type OperationContext,
+  type OperationHandler,
+  type OperationHandlers,
+  type OperationId,
+  type OperationRegistry,
+  type OperationResult,
+} from './operations/registry.js';
+export { toCamelCase, toSnakeCase, camelKey, snakeKey } from './case-mapping.js';

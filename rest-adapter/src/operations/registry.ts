@@ -1,0 +1,84 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { operations } from '@gpuaas/contracts';
+import type { Logger } from '@gpuaas/telemetry';
+
+/** An operationId of the contract (generated types), so a misspelt registration fails the typecheck. */
+export type OperationId = keyof operations & string;
+
+/** What a handler gets: the validated request (query/path coerced to the contract's types) and the request scope. */
+export interface OperationContext {
+  readonly operationId: string;
+  readonly method: string;
+  /** The request path as received, e.g. `/api/v1/projects/0193…`. */
+  readonly path: string;
+  /** Path parameters, URI-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, unknown>>;
+  /** Header names are lower-case. */
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body (snake_case as on the wire), or undefined when none was sent. */
+  readonly body: unknown;
+  /** The exact request bytes, only on routes that need them (the Stripe webhook's signature covers them). */
+  readonly rawBody: Buffer | undefined;
+  /** The bearer credential when the request carried one; presence and shape only, not verified here. */
+  readonly bearerToken: string | undefined;
+  readonly correlationId: string;
+  readonly logger: Logger;
+}
+
+export interface OperationResult {
+  readonly status: number;
+  /** Sent as JSON; omit for an empty body (e.g. 204). */
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Throw an AppError for a catalog error; anything else thrown becomes a 500 without details. */
+export type OperationHandler = (ctx: OperationContext) => Promise<OperationResult>;
+
+export type OperationHandlers = { readonly [Id in OperationId]?: OperationHandler };
+
+/**
+ * operationId → handler. Ids are typed from the generated contract types; the adapter still checks at start-up
+ * and refuses to start when a handler names an operation the loaded contract lacks.
+ */
+export interface OperationRegistry {
+  register(operationId: OperationId, handler: OperationHandler): this;
+  registerAll(handlers: OperationHandlers): this;
+  get(operationId: string): OperationHandler | undefined;
+  has(operationId: string): boolean;
+  operationIds(): string[];
+}
+
+export function createOperationRegistry(...groups: OperationHandlers[]): OperationRegistry {
+  const handlers = new Map<string, OperationHandler>();
+  const registry: OperationRegistry = {
+    register(operationId, handler) {
+      if (handlers.has(operationId)) throw new Error(`a handler for ${operationId} is already registered`);
+      handlers.set(operationId, handler);
+      return this;
+    },
+    registerAll(group) {
+      for (const [operationId, handler] of Object.entries(group) as Array<[OperationId, OperationHandler | undefined]>) {
+        if (handler) this.register(operationId, handler);
+      }
+      return this;
+    },
+    get: (operationId) => handlers.get(operationId),
+    has: (operationId) => handlers.has(operationId),
+    operationIds: () => [...handlers.keys()].sort(),
+  };
+  for (const group of groups) registry.registerAll(group);
+  return registry;
+}
+
+/**
+ * Handler groups served by default, one per contract tag, each from `operations/<tag>/index.ts`.
+ * Empty until the domains are wired: every operation answers 501 not_implemented meanwhile.
+ */
+const defaultHandlerGroups: OperationHandlers[] = [];
+
+/** A fresh registry with every handler the adapter serves by default (a new one per call, so tests may add to it). */
+export function defaultOperationRegistry(): OperationRegistry {
+  return createOperationRegistry(...defaultHandlerGroups);
+}

@@ -1,0 +1,45 @@
+import { createLogger } from '@gpuaas/telemetry';
+import { defaultRestAdapterConfig, type RestAdapterConfig } from '../../src/config.js';
+import type { OperationRegistry } from '../../src/operations/registry.js';
+import { createRestAdapter, type RestAdapter } from '../../src/server.js';
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  readonly json: unknown;
+}
+
+export interface TestAdapter {
+  readonly adapter: RestAdapter;
+  send(method: string, url: string, init?: { headers?: Record<string, string>; body?: string | Uint8Array }): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+/** An adapter on a free port with a silent logger. */
+export async function startTestAdapter(options: { registry?: OperationRegistry; config?: Partial<RestAdapterConfig> } = {}): Promise<TestAdapter> {
+  const adapter = await createRestAdapter(defaultRestAdapterConfig({ port: 0, logLevel: 'silent', ...options.config }), {
+    logger: createLogger('rest-adapter-test', 'silent'),
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
+  return {
+    adapter,
+    async send(method, url, init = {}) {
+      const response = await fetch(adapter.url + url, { method, headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, text, json };
+    },
+    close: () => adapter.close(),
+  };
+}
+
+export function fieldsOf(answer: Answer): Array<{ field: string; message: string }> {
+  return ((answer.json as { details?: { fields?: Array<{ field: string; message: string }> } }).details?.fields ?? []);
+}
