@@ -1,12 +1,18 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import express from 'express';
-import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
-import { AppError, isErrorCode } from '@gpuaas/errors';
-import { currentCorrelationId, type Logger } from '@gpuaas/telemetry';
+import type { DocumentNode } from 'graphql';
+import type { Logger } from '@gpuaas/telemetry';
+import { offlineApolloPlugins } from './apollo-plugins.js';
+import { formatGraphQLError } from './graphql-errors.js';
 import { createHttpService, type HttpService, type ReadinessCheck } from './http-service.js';
+import { requireGatewaySecret } from './gateway-secret.js';
+
+export { formatGraphQLError } from './graphql-errors.js';
+export type { GraphQLResolverMap };
 
 export interface SubgraphServiceOptions<Context extends object> {
   name: string;
@@ -19,6 +25,11 @@ export interface SubgraphServiceOptions<Context extends object> {
   context?: (req: express.Request) => Promise<Context>;
   readiness?: Record<string, ReadinessCheck>;
   introspection?: boolean;
+  /**
+   * When set, `/graphql` refuses every request without the gateway's secret header (`unauthenticated`).
+   * Deployed subgraphs always set it; only a bare test harness may leave it out.
+   */
+  gatewaySecret?: string;
   onClose?: () => Promise<void>;
 }
 
@@ -27,9 +38,16 @@ export async function createSubgraphService<Context extends object>(options: Sub
   const apollo = new ApolloServer<Context>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
     introspection: options.introspection ?? true,
+    includeStacktraceInErrorResponses: false,
+    // closeOnSignals owns shutdown; Apollo's own handler would stop early and re-raise the signal.
+    stopOnTerminationSignals: false,
+    logger: options.logger,
+    // Federated traces only matter with usage reporting, which is off; this also silences a start-up notice.
+    plugins: [...offlineApolloPlugins<Context>(), ApolloServerPluginInlineTraceDisabled()],
     formatError: (formatted, error) => formatGraphQLError(formatted, error, options.logger),
   });
   await apollo.start();
+  const guard = options.gatewaySecret !== undefined ? [requireGatewaySecret(options.gatewaySecret)] : [];
   return createHttpService({
     name: options.name,
     host: options.host,
@@ -39,6 +57,7 @@ export async function createSubgraphService<Context extends object>(options: Sub
     configure: (app) => {
       app.use(
         '/graphql',
+        ...guard,
         express.json({ limit: '1mb' }),
         expressMiddleware(apollo, { context: async ({ req }) => (options.context ? options.context(req) : ({} as Context)) }),
       );
@@ -48,31 +67,4 @@ export async function createSubgraphService<Context extends object>(options: Sub
       await options.onClose?.();
     },
   });
-}
-
-/**
- * Every GraphQL error leaves with a catalog code in `extensions.code` and the correlation id; unexpected errors
- * lose their message and stack so nothing internal reaches a client.
- */
-export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  const correlationId = currentCorrelationId();
-  if (original instanceof AppError) {
-    return {
-      message: original.message,
-      ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code: original.code, correlation_id: correlationId, ...(original.details ? { details: original.details } : {}) },
-    };
-  }
-  const apolloCode = formatted.extensions?.['code'];
-  if (apolloCode === 'GRAPHQL_VALIDATION_FAILED' || apolloCode === 'GRAPHQL_PARSE_FAILED' || apolloCode === 'BAD_USER_INPUT') {
-    return { message: formatted.message, extensions: { code: 'validation_error', correlation_id: correlationId } };
-  }
-  if (isErrorCode(apolloCode)) return { ...formatted, extensions: { code: apolloCode, correlation_id: correlationId } };
-  logger.error({ err: original, correlation_id: correlationId }, 'unexpected GraphQL error');
-  return {
-    message: 'An unexpected error occurred',
-    ...(formatted.path ? { path: formatted.path } : {}),
-    extensions: { code: 'internal_error', correlation_id: correlationId },
-  };
 }

@@ -1,0 +1,15 @@
+import type { ReadinessCheck } from '@gpuaas/service-kit';
+
+/** One readiness check per subgraph: its `/healthz` answers 2xx within the time limit. */
+export function subgraphReadiness(urls: Readonly<Record<string, string>>, timeoutMs = 1500): Record<string, ReadinessCheck> {
+  return Object.fromEntries(
+    Object.entries(urls).map(([name, url]) => [
+      name,
+      async () => {
+        const response = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(timeoutMs) });
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`/healthz answered ${response.status}`);
+      },
+    ]),
+  );
+}

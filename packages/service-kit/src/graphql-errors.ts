@@ -1,0 +1,61 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError, isErrorCode, type ErrorCode } from '@gpuaas/errors';
+import { currentCorrelationId, type Logger } from '@gpuaas/telemetry';
+
+/**
+ * Every GraphQL error leaves with a catalog code in `extensions.code` and the correlation id; unexpected errors
+ * lose their message and stack so nothing internal reaches a client. Used by subgraphs and by the gateway, where
+ * errors relayed from a subgraph arrive with their catalog code already in `extensions`.
+ */
+export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+  const correlationId = currentCorrelationId();
+  const path = formatted.path ? { path: formatted.path } : {};
+  const appError = findAppError(error);
+  if (appError) {
+    return {
+      message: appError.message,
+      ...path,
+      extensions: { code: appError.code, correlation_id: correlationId, ...(appError.details ? { details: appError.details } : {}) },
+    };
+  }
+  const code = formatted.extensions?.['code'];
+  if (code === 'GRAPHQL_VALIDATION_FAILED' || code === 'GRAPHQL_PARSE_FAILED' || code === 'BAD_USER_INPUT') {
+    return { message: formatted.message, extensions: { code: 'validation_error', correlation_id: correlationId } };
+  }
+  if (isErrorCode(code)) return carried(formatted, code, correlationId);
+  logger.error({ err: originalOf(error) ?? error, correlation_id: correlationId }, 'unexpected GraphQL error');
+  return { message: 'An unexpected error occurred', ...path, extensions: { code: 'internal_error', correlation_id: correlationId } };
+}
+
+/**
+ * Apollo wraps thrown errors (validation rules wrap twice), so look down the `originalError` chain. Duck-typed on
+ * purpose: graphql ships CJS and ESM builds, and a process may hold both, so `instanceof GraphQLError` can miss.
+ */
+function findAppError(error: unknown): AppError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined; depth++) {
+    if (current instanceof AppError) return current;
+    current = originalOf(current);
+  }
+  return undefined;
+}
+
+function originalOf(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null || !('originalError' in error)) return undefined;
+  return error.originalError ?? undefined;
+}
+
+/** A catalog code already set (e.g. relayed from a subgraph): keep message, location, path and details only. */
+function carried(formatted: GraphQLFormattedError, code: ErrorCode, correlationId: string): GraphQLFormattedError {
+  const details = formatted.extensions?.['details'];
+  return {
+    message: formatted.message,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: {
+      code,
+      correlation_id: correlationId,
+      ...(typeof details === 'object' && details !== null ? { details } : {}),
+    },
+  };
+}

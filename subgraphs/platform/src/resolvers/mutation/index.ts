@@ -1,0 +1,11 @@
+import { NotImplemented } from '@gpuaas/errors';
+
+/** Root mutations; each takes one `input` argument. */
+export const Mutation = {
+  markNotificationRead: () => {
+    throw NotImplemented('Mutation.markNotificationRead');
+  },
+  publishOsImage: () => {
+    throw NotImplemented('Mutation.publishOsImage');
+  },
+};
