@@ -1,0 +1,10 @@
+export * from './subjects.js';
+export * from './envelope.js';
+export * from './streams.js';
+export * from './publish.js';
+export * from './consume.js';
+export * from './dead-letter.js';
+export * from './process-once.js';
+export * from './connect.js';
+export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck, type JsMsg } from '@nats-io/jetstream';
+export type { NatsConnection } from '@nats-io/transport-node';

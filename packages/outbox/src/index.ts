@@ -1,0 +1,2 @@
+export * from './write-outbox.js';
+export * from './relay.js';

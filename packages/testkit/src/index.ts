@@ -1,0 +1,3 @@
+export * from './nats.js';
+export * from './redis.js';
+export * from './database.js';
