@@ -30,6 +30,8 @@ export interface SubgraphServiceOptions<Context extends object> {
    * Deployed subgraphs always set it; only a bare test harness may leave it out.
    */
   gatewaySecret?: string;
+  /** Extra HTTP routes beside `/graphql` (e.g. the access subgraph's `/.well-known/jwks.json`). */
+  routes?: (app: express.Express) => void;
   onClose?: () => Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function createSubgraphService<Context extends object>(options: Sub
     logger: options.logger,
     ...(options.readiness ? { readiness: options.readiness } : {}),
     configure: (app) => {
+      options.routes?.(app);
       app.use(
         '/graphql',
         ...guard,
