@@ -36,41 +36,75 @@ export type UserStatus =
   | 'ACTIVE'
   | 'SUSPENDED';
 
+/** A member's role in a project (see the REST contract's ProjectRole for what each may do). */
 export type ProjectRole =
   | 'OWNER'
+  | 'ADMIN'
   | 'MEMBER'
   | 'VIEWER';
+
+export type AuthMethodType =
+  | 'PASSWORD'
+  | 'OIDC';
+
+export type SshKeyAlgorithm =
+  | 'SSH_ED25519'
+  | 'ECDSA_SHA2_NISTP256'
+  | 'ECDSA_SHA2_NISTP384'
+  | 'ECDSA_SHA2_NISTP521'
+  | 'SSH_RSA';
+
+export type AuthMethod = {
+  __typename?: 'AuthMethod';
+  type: AuthMethodType;
+  /** The OIDC provider id; null for PASSWORD. */
+  provider?: Maybe<Scalars['String']['output']>;
+  linkedAt: Scalars['DateTime']['output'];
+};
 
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
   email: Scalars['String']['output'];
-  displayName?: Maybe<Scalars['String']['output']>;
+  displayName: Scalars['String']['output'];
   role: UserRole;
   status: UserStatus;
   createdAt: Scalars['DateTime']['output'];
+  authMethods: Array<AuthMethod>;
+  personalProjectId: Scalars['ID']['output'];
+  /** Visible to the user themself and to admins. */
+  lastLoginAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Admin only (null for others). */
+  suspendedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Admin only (null for others). */
+  suspensionReason?: Maybe<Scalars['String']['output']>;
+  /** Projects the user belongs to; only the user themself or an admin may read it. */
   projects: ProjectConnection;
-  sshKeys: SshKeyConnection;
+  projectCount: Scalars['Int']['output'];
+  sshKeyCount: Scalars['Int']['output'];
 };
 
 
 export type UserProjectsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
-};
-
-
-export type UserSshKeysArgs = {
-  first?: InputMaybe<Scalars['Int']['input']>;
-  after?: InputMaybe<Scalars['String']['input']>;
+  personal?: InputMaybe<Scalars['Boolean']['input']>;
+  role?: InputMaybe<ProjectRole>;
 };
 
 export type Project = {
   __typename?: 'Project';
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
-  owner: User;
+  /** Unique handle; null when none was chosen (always null for personal projects). */
+  slug?: Maybe<Scalars['String']['output']>;
+  ownerId: Scalars['ID']['output'];
+  owner: ProjectMember;
+  personal: Scalars['Boolean']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /** The caller's role in this project. */
+  myRole: ProjectRole;
+  memberCount: Scalars['Int']['output'];
   members: ProjectMemberConnection;
 };
 
@@ -78,11 +112,14 @@ export type Project = {
 export type ProjectMembersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  role?: InputMaybe<ProjectRole>;
 };
 
 export type ProjectMember = {
   __typename?: 'ProjectMember';
-  user: User;
+  userId: Scalars['ID']['output'];
+  email: Scalars['String']['output'];
+  displayName: Scalars['String']['output'];
   role: ProjectRole;
   addedAt: Scalars['DateTime']['output'];
 };
@@ -91,18 +128,48 @@ export type SshKey = {
   __typename?: 'SshKey';
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
+  algorithm: SshKeyAlgorithm;
+  bits: Scalars['Int']['output'];
   fingerprint: Scalars['String']['output'];
   publicKey: Scalars['String']['output'];
   createdAt: Scalars['DateTime']['output'];
 };
 
-/** Tokens issued by a login, registration or refresh. */
-export type AuthPayload = {
-  __typename?: 'AuthPayload';
+export type OidcProvider = {
+  __typename?: 'OidcProvider';
+  id: Scalars['String']['output'];
+  displayName: Scalars['String']['output'];
+};
+
+/** Tokens issued by a login, registration, OIDC callback or refresh. */
+export type TokenPair = {
+  __typename?: 'TokenPair';
   accessToken: Scalars['String']['output'];
+  tokenType: Scalars['String']['output'];
+  /** Seconds until the access token expires. */
+  expiresIn: Scalars['Int']['output'];
   refreshToken: Scalars['String']['output'];
-  accessTokenExpiresAt: Scalars['DateTime']['output'];
+  /** Seconds until the refresh token expires. */
+  refreshExpiresIn: Scalars['Int']['output'];
+};
+
+export type Registration = {
+  __typename?: 'Registration';
   user: User;
+  tokens: TokenPair;
+};
+
+/** Where to send the browser to log in with an OIDC provider. */
+export type OidcAuthorization = {
+  __typename?: 'OidcAuthorization';
+  authorizationUrl: Scalars['String']['output'];
+  state: Scalars['String']['output'];
+};
+
+export type SessionsRevoked = {
+  __typename?: 'SessionsRevoked';
+  userId: Scalars['ID']['output'];
+  revokedSessions: Scalars['Int']['output'];
 };
 
 export type UserConnection = {
@@ -153,28 +220,68 @@ export type SshKeyEdge = {
   cursor: Scalars['String']['output'];
 };
 
+export type OidcProviderConnection = {
+  __typename?: 'OidcProviderConnection';
+  edges: Array<OidcProviderEdge>;
+  pageInfo: PageInfo;
+};
+
+export type OidcProviderEdge = {
+  __typename?: 'OidcProviderEdge';
+  node: OidcProvider;
+  cursor: Scalars['String']['output'];
+};
+
+export type UserFilter = {
+  status?: InputMaybe<UserStatus>;
+  role?: InputMaybe<UserRole>;
+  /** Case-insensitive substring of the email or display name. */
+  q?: InputMaybe<Scalars['String']['input']>;
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 export type Query = {
   __typename?: 'Query';
-  /** The signed-in user. */
-  me?: Maybe<User>;
-  /** Admin only. */
-  user?: Maybe<User>;
-  /** Admin only. */
-  users: UserConnection;
-  project?: Maybe<Project>;
+  /** The signed-in user (unauthenticated without a token). */
+  me: User;
+  /** OIDC providers configured on this platform; needs no token. */
+  oidcProviders: OidcProviderConnection;
+  sshKeys: SshKeyConnection;
+  sshKey: SshKey;
   /** Projects the signed-in user belongs to. */
   projects: ProjectConnection;
+  project: Project;
+  /** Admin only. */
+  adminUsers: UserConnection;
+  /** Admin only. */
+  adminUser: User;
 };
 
 
-export type QueryUserArgs = {
+export type QueryOidcProvidersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QuerySshKeysArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QuerySshKeyArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-export type QueryUsersArgs = {
+export type QueryProjectsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  personal?: InputMaybe<Scalars['Boolean']['input']>;
+  role?: InputMaybe<ProjectRole>;
+  q?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -183,15 +290,21 @@ export type QueryProjectArgs = {
 };
 
 
-export type QueryProjectsArgs = {
+export type QueryAdminUsersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<UserFilter>;
+};
+
+
+export type QueryAdminUserArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type RegisterInput = {
   email: Scalars['String']['input'];
   password: Scalars['String']['input'];
-  displayName?: InputMaybe<Scalars['String']['input']>;
+  displayName: Scalars['String']['input'];
 };
 
 export type LoginInput = {
@@ -199,51 +312,132 @@ export type LoginInput = {
   password: Scalars['String']['input'];
 };
 
+export type RequestPasswordResetInput = {
+  email: Scalars['String']['input'];
+};
+
+export type ConfirmPasswordResetInput = {
+  token: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
+};
+
 export type RefreshTokensInput = {
   refreshToken: Scalars['String']['input'];
 };
 
 export type LogoutInput = {
-  refreshToken: Scalars['String']['input'];
+  /** Revokes this refresh token's session; without it, the session of the access token used. */
+  refreshToken?: InputMaybe<Scalars['String']['input']>;
+  /** Revokes every session of the user. */
+  allSessions?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
-export type CreateProjectInput = {
-  name: Scalars['String']['input'];
+export type StartOidcLoginInput = {
+  provider: Scalars['String']['input'];
+  redirectUri?: InputMaybe<Scalars['String']['input']>;
+  loginHint?: InputMaybe<Scalars['String']['input']>;
 };
 
-export type AddProjectMemberInput = {
-  projectId: Scalars['ID']['input'];
-  email: Scalars['String']['input'];
-  role: ProjectRole;
+export type CompleteOidcLoginInput = {
+  provider: Scalars['String']['input'];
+  code: Scalars['String']['input'];
+  state: Scalars['String']['input'];
+  iss?: InputMaybe<Scalars['String']['input']>;
 };
 
-export type AddSshKeyInput = {
+export type UpdateMeInput = {
+  displayName: Scalars['String']['input'];
+};
+
+export type ChangePasswordInput = {
+  currentPassword?: InputMaybe<Scalars['String']['input']>;
+  newPassword: Scalars['String']['input'];
+};
+
+export type CreateSshKeyInput = {
   name: Scalars['String']['input'];
   publicKey: Scalars['String']['input'];
 };
 
-export type RemoveSshKeyInput = {
+export type DeleteSshKeyInput = {
   id: Scalars['ID']['input'];
 };
 
-export type SetUserStatusInput = {
+export type CreateProjectInput = {
+  name: Scalars['String']['input'];
+  slug?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type UpdateProjectInput = {
+  id: Scalars['ID']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+  slug?: InputMaybe<Scalars['String']['input']>;
+  /** True clears the slug (GraphQL cannot tell an explicit null from an absent field in every client). */
+  clearSlug?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+export type DeleteProjectInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type AddProjectMemberInput = {
+  projectId: Scalars['ID']['input'];
+  /** Exactly one of email or userId. */
+  email?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+  role: ProjectRole;
+};
+
+export type UpdateProjectMemberInput = {
+  projectId: Scalars['ID']['input'];
   userId: Scalars['ID']['input'];
-  status: UserStatus;
+  role: ProjectRole;
+};
+
+export type RemoveProjectMemberInput = {
+  projectId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+export type AdminUpdateUserInput = {
+  id: Scalars['ID']['input'];
+  status?: InputMaybe<UserStatus>;
+  role?: InputMaybe<UserRole>;
+  /** Required when suspending; recorded in the audit log. */
   reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type AdminRevokeUserSessionsInput = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
-  register: AuthPayload;
-  login: AuthPayload;
-  refreshTokens: AuthPayload;
+  register: Registration;
+  login: TokenPair;
+  /** Always succeeds, whether or not the email exists. */
+  requestPasswordReset: Scalars['Boolean']['output'];
+  confirmPasswordReset: Scalars['Boolean']['output'];
+  /** Rotates the refresh token; a reused one revokes its whole family (refresh_token_reused). */
+  refreshTokens: TokenPair;
   logout: Scalars['Boolean']['output'];
+  startOidcLogin: OidcAuthorization;
+  completeOidcLogin: TokenPair;
+  updateMe: User;
+  changePassword: Scalars['Boolean']['output'];
+  createSshKey: SshKey;
+  deleteSshKey: Scalars['Boolean']['output'];
   createProject: Project;
+  updateProject: Project;
+  deleteProject: Scalars['Boolean']['output'];
   addProjectMember: ProjectMember;
-  addSshKey: SshKey;
-  removeSshKey: Scalars['Boolean']['output'];
-  /** Admin only: suspend or reactivate an account. */
-  setUserStatus: User;
+  updateProjectMember: ProjectMember;
+  removeProjectMember: Scalars['Boolean']['output'];
+  /** Admin only; audited. */
+  adminUpdateUser: User;
+  /** Admin only; audited. */
+  adminRevokeUserSessions: SessionsRevoked;
 };
 
 
@@ -257,6 +451,16 @@ export type MutationLoginArgs = {
 };
 
 
+export type MutationRequestPasswordResetArgs = {
+  input: RequestPasswordResetInput;
+};
+
+
+export type MutationConfirmPasswordResetArgs = {
+  input: ConfirmPasswordResetInput;
+};
+
+
 export type MutationRefreshTokensArgs = {
   input: RefreshTokensInput;
 };
@@ -267,8 +471,48 @@ export type MutationLogoutArgs = {
 };
 
 
+export type MutationStartOidcLoginArgs = {
+  input: StartOidcLoginInput;
+};
+
+
+export type MutationCompleteOidcLoginArgs = {
+  input: CompleteOidcLoginInput;
+};
+
+
+export type MutationUpdateMeArgs = {
+  input: UpdateMeInput;
+};
+
+
+export type MutationChangePasswordArgs = {
+  input: ChangePasswordInput;
+};
+
+
+export type MutationCreateSshKeyArgs = {
+  input: CreateSshKeyInput;
+};
+
+
+export type MutationDeleteSshKeyArgs = {
+  input: DeleteSshKeyInput;
+};
+
+
 export type MutationCreateProjectArgs = {
   input: CreateProjectInput;
+};
+
+
+export type MutationUpdateProjectArgs = {
+  input: UpdateProjectInput;
+};
+
+
+export type MutationDeleteProjectArgs = {
+  input: DeleteProjectInput;
 };
 
 
@@ -277,18 +521,23 @@ export type MutationAddProjectMemberArgs = {
 };
 
 
-export type MutationAddSshKeyArgs = {
-  input: AddSshKeyInput;
+export type MutationUpdateProjectMemberArgs = {
+  input: UpdateProjectMemberInput;
 };
 
 
-export type MutationRemoveSshKeyArgs = {
-  input: RemoveSshKeyInput;
+export type MutationRemoveProjectMemberArgs = {
+  input: RemoveProjectMemberInput;
 };
 
 
-export type MutationSetUserStatusArgs = {
-  input: SetUserStatusInput;
+export type MutationAdminUpdateUserArgs = {
+  input: AdminUpdateUserInput;
+};
+
+
+export type MutationAdminRevokeUserSessionsArgs = {
+  input: AdminRevokeUserSessionsInput;
 };
 
 
@@ -373,6 +622,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type FederationTypes = {
   User: User;
   Project: Project;
+  SshKey: SshKey;
 };
 
 /** Mapping of federation reference types */
@@ -383,6 +633,9 @@ export type FederationReferenceTypes = {
   Project:
     ( { __typename: 'Project' }
     & GraphQLRecursivePick<FederationTypes['Project'], {"id":true}> );
+  SshKey:
+    ( { __typename: 'SshKey' }
+    & GraphQLRecursivePick<FederationTypes['SshKey'], {"id":true}> );
 };
 
 
@@ -399,12 +652,19 @@ export type ResolversTypes = {
   UserRole: UserRole;
   UserStatus: UserStatus;
   ProjectRole: ProjectRole;
+  AuthMethodType: AuthMethodType;
+  SshKeyAlgorithm: SshKeyAlgorithm;
+  AuthMethod: ResolverTypeWrapper<AuthMethod>;
   User: ResolverTypeWrapper<User>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Project: ResolverTypeWrapper<Project>;
   ProjectMember: ResolverTypeWrapper<ProjectMember>;
   SshKey: ResolverTypeWrapper<SshKey>;
-  AuthPayload: ResolverTypeWrapper<AuthPayload>;
+  OidcProvider: ResolverTypeWrapper<OidcProvider>;
+  TokenPair: ResolverTypeWrapper<TokenPair>;
+  Registration: ResolverTypeWrapper<Registration>;
+  OidcAuthorization: ResolverTypeWrapper<OidcAuthorization>;
+  SessionsRevoked: ResolverTypeWrapper<SessionsRevoked>;
   UserConnection: ResolverTypeWrapper<UserConnection>;
   UserEdge: ResolverTypeWrapper<UserEdge>;
   ProjectConnection: ResolverTypeWrapper<ProjectConnection>;
@@ -413,16 +673,30 @@ export type ResolversTypes = {
   ProjectMemberEdge: ResolverTypeWrapper<ProjectMemberEdge>;
   SshKeyConnection: ResolverTypeWrapper<SshKeyConnection>;
   SshKeyEdge: ResolverTypeWrapper<SshKeyEdge>;
+  OidcProviderConnection: ResolverTypeWrapper<OidcProviderConnection>;
+  OidcProviderEdge: ResolverTypeWrapper<OidcProviderEdge>;
+  UserFilter: UserFilter;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterInput: RegisterInput;
   LoginInput: LoginInput;
+  RequestPasswordResetInput: RequestPasswordResetInput;
+  ConfirmPasswordResetInput: ConfirmPasswordResetInput;
   RefreshTokensInput: RefreshTokensInput;
   LogoutInput: LogoutInput;
+  StartOidcLoginInput: StartOidcLoginInput;
+  CompleteOidcLoginInput: CompleteOidcLoginInput;
+  UpdateMeInput: UpdateMeInput;
+  ChangePasswordInput: ChangePasswordInput;
+  CreateSshKeyInput: CreateSshKeyInput;
+  DeleteSshKeyInput: DeleteSshKeyInput;
   CreateProjectInput: CreateProjectInput;
+  UpdateProjectInput: UpdateProjectInput;
+  DeleteProjectInput: DeleteProjectInput;
   AddProjectMemberInput: AddProjectMemberInput;
-  AddSshKeyInput: AddSshKeyInput;
-  RemoveSshKeyInput: RemoveSshKeyInput;
-  SetUserStatusInput: SetUserStatusInput;
+  UpdateProjectMemberInput: UpdateProjectMemberInput;
+  RemoveProjectMemberInput: RemoveProjectMemberInput;
+  AdminUpdateUserInput: AdminUpdateUserInput;
+  AdminRevokeUserSessionsInput: AdminRevokeUserSessionsInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -437,12 +711,17 @@ export type ResolversParentTypes = {
   federation__Policy: Scalars['federation__Policy']['output'];
   DateTime: Scalars['DateTime']['output'];
   PageInfo: PageInfo;
+  AuthMethod: AuthMethod;
   User: User | FederationReferenceTypes['User'];
   ID: Scalars['ID']['output'];
   Project: Project | FederationReferenceTypes['Project'];
   ProjectMember: ProjectMember;
-  SshKey: SshKey;
-  AuthPayload: AuthPayload;
+  SshKey: SshKey | FederationReferenceTypes['SshKey'];
+  OidcProvider: OidcProvider;
+  TokenPair: TokenPair;
+  Registration: Registration;
+  OidcAuthorization: OidcAuthorization;
+  SessionsRevoked: SessionsRevoked;
   UserConnection: UserConnection;
   UserEdge: UserEdge;
   ProjectConnection: ProjectConnection;
@@ -451,16 +730,30 @@ export type ResolversParentTypes = {
   ProjectMemberEdge: ProjectMemberEdge;
   SshKeyConnection: SshKeyConnection;
   SshKeyEdge: SshKeyEdge;
+  OidcProviderConnection: OidcProviderConnection;
+  OidcProviderEdge: OidcProviderEdge;
+  UserFilter: UserFilter;
   Query: Record<PropertyKey, never>;
   RegisterInput: RegisterInput;
   LoginInput: LoginInput;
+  RequestPasswordResetInput: RequestPasswordResetInput;
+  ConfirmPasswordResetInput: ConfirmPasswordResetInput;
   RefreshTokensInput: RefreshTokensInput;
   LogoutInput: LogoutInput;
+  StartOidcLoginInput: StartOidcLoginInput;
+  CompleteOidcLoginInput: CompleteOidcLoginInput;
+  UpdateMeInput: UpdateMeInput;
+  ChangePasswordInput: ChangePasswordInput;
+  CreateSshKeyInput: CreateSshKeyInput;
+  DeleteSshKeyInput: DeleteSshKeyInput;
   CreateProjectInput: CreateProjectInput;
+  UpdateProjectInput: UpdateProjectInput;
+  DeleteProjectInput: DeleteProjectInput;
   AddProjectMemberInput: AddProjectMemberInput;
-  AddSshKeyInput: AddSshKeyInput;
-  RemoveSshKeyInput: RemoveSshKeyInput;
-  SetUserStatusInput: SetUserStatusInput;
+  UpdateProjectMemberInput: UpdateProjectMemberInput;
+  RemoveProjectMemberInput: RemoveProjectMemberInput;
+  AdminUpdateUserInput: AdminUpdateUserInput;
+  AdminRevokeUserSessionsInput: AdminRevokeUserSessionsInput;
   Mutation: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -567,46 +860,89 @@ export type PageInfoResolvers<ContextType = any, ParentType extends ResolversPar
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type AuthMethodResolvers<ContextType = any, ParentType extends ResolversParentTypes['AuthMethod'] = ResolversParentTypes['AuthMethod']> = {
+  type?: Resolver<ResolversTypes['AuthMethodType'], ParentType, ContextType>;
+  provider?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  linkedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type UserResolvers<ContextType = any, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['UserRole'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['UserStatus'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  authMethods?: Resolver<Array<ResolversTypes['AuthMethod']>, ParentType, ContextType>;
+  personalProjectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastLoginAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  suspendedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  suspensionReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   projects?: Resolver<ResolversTypes['ProjectConnection'], ParentType, ContextType, Partial<UserProjectsArgs>>;
-  sshKeys?: Resolver<ResolversTypes['SshKeyConnection'], ParentType, ContextType, Partial<UserSshKeysArgs>>;
+  projectCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sshKeyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ProjectResolvers<ContextType = any, ParentType extends ResolversParentTypes['Project'] = ResolversParentTypes['Project'], FederationReferenceType extends FederationReferenceTypes['Project'] = FederationReferenceTypes['Project']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Project']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  owner?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  slug?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  ownerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  owner?: Resolver<ResolversTypes['ProjectMember'], ParentType, ContextType>;
+  personal?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  myRole?: Resolver<ResolversTypes['ProjectRole'], ParentType, ContextType>;
+  memberCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   members?: Resolver<ResolversTypes['ProjectMemberConnection'], ParentType, ContextType, Partial<ProjectMembersArgs>>;
 };
 
 export type ProjectMemberResolvers<ContextType = any, ParentType extends ResolversParentTypes['ProjectMember'] = ResolversParentTypes['ProjectMember']> = {
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['ProjectRole'], ParentType, ContextType>;
   addedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
-export type SshKeyResolvers<ContextType = any, ParentType extends ResolversParentTypes['SshKey'] = ResolversParentTypes['SshKey']> = {
+export type SshKeyResolvers<ContextType = any, ParentType extends ResolversParentTypes['SshKey'] = ResolversParentTypes['SshKey'], FederationReferenceType extends FederationReferenceTypes['SshKey'] = FederationReferenceTypes['SshKey']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['SshKey']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  algorithm?: Resolver<ResolversTypes['SshKeyAlgorithm'], ParentType, ContextType>;
+  bits?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   fingerprint?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   publicKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
-export type AuthPayloadResolvers<ContextType = any, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
+export type OidcProviderResolvers<ContextType = any, ParentType extends ResolversParentTypes['OidcProvider'] = ResolversParentTypes['OidcProvider']> = {
+  id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type TokenPairResolvers<ContextType = any, ParentType extends ResolversParentTypes['TokenPair'] = ResolversParentTypes['TokenPair']> = {
   accessToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tokenType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresIn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  accessTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  refreshExpiresIn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type RegistrationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Registration'] = ResolversParentTypes['Registration']> = {
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  tokens?: Resolver<ResolversTypes['TokenPair'], ParentType, ContextType>;
+};
+
+export type OidcAuthorizationResolvers<ContextType = any, ParentType extends ResolversParentTypes['OidcAuthorization'] = ResolversParentTypes['OidcAuthorization']> = {
+  authorizationUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type SessionsRevokedResolvers<ContextType = any, ParentType extends ResolversParentTypes['SessionsRevoked'] = ResolversParentTypes['SessionsRevoked']> = {
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  revokedSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type UserConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = {
@@ -649,24 +985,48 @@ export type SshKeyEdgeResolvers<ContextType = any, ParentType extends ResolversP
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type OidcProviderConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['OidcProviderConnection'] = ResolversParentTypes['OidcProviderConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['OidcProviderEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type OidcProviderEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['OidcProviderEdge'] = ResolversParentTypes['OidcProviderEdge']> = {
+  node?: Resolver<ResolversTypes['OidcProvider'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
-  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
-  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
-  project?: Resolver<Maybe<ResolversTypes['Project']>, ParentType, ContextType, RequireFields<QueryProjectArgs, 'id'>>;
+  me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  oidcProviders?: Resolver<ResolversTypes['OidcProviderConnection'], ParentType, ContextType, Partial<QueryOidcProvidersArgs>>;
+  sshKeys?: Resolver<ResolversTypes['SshKeyConnection'], ParentType, ContextType, Partial<QuerySshKeysArgs>>;
+  sshKey?: Resolver<ResolversTypes['SshKey'], ParentType, ContextType, RequireFields<QuerySshKeyArgs, 'id'>>;
   projects?: Resolver<ResolversTypes['ProjectConnection'], ParentType, ContextType, Partial<QueryProjectsArgs>>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType, RequireFields<QueryProjectArgs, 'id'>>;
+  adminUsers?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryAdminUsersArgs>>;
+  adminUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<QueryAdminUserArgs, 'id'>>;
 };
 
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
-  register?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
-  login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
-  refreshTokens?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokensArgs, 'input'>>;
+  register?: Resolver<ResolversTypes['Registration'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
+  login?: Resolver<ResolversTypes['TokenPair'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
+  requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'input'>>;
+  confirmPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationConfirmPasswordResetArgs, 'input'>>;
+  refreshTokens?: Resolver<ResolversTypes['TokenPair'], ParentType, ContextType, RequireFields<MutationRefreshTokensArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLogoutArgs, 'input'>>;
+  startOidcLogin?: Resolver<ResolversTypes['OidcAuthorization'], ParentType, ContextType, RequireFields<MutationStartOidcLoginArgs, 'input'>>;
+  completeOidcLogin?: Resolver<ResolversTypes['TokenPair'], ParentType, ContextType, RequireFields<MutationCompleteOidcLoginArgs, 'input'>>;
+  updateMe?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateMeArgs, 'input'>>;
+  changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
+  createSshKey?: Resolver<ResolversTypes['SshKey'], ParentType, ContextType, RequireFields<MutationCreateSshKeyArgs, 'input'>>;
+  deleteSshKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteSshKeyArgs, 'input'>>;
   createProject?: Resolver<ResolversTypes['Project'], ParentType, ContextType, RequireFields<MutationCreateProjectArgs, 'input'>>;
+  updateProject?: Resolver<ResolversTypes['Project'], ParentType, ContextType, RequireFields<MutationUpdateProjectArgs, 'input'>>;
+  deleteProject?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteProjectArgs, 'input'>>;
   addProjectMember?: Resolver<ResolversTypes['ProjectMember'], ParentType, ContextType, RequireFields<MutationAddProjectMemberArgs, 'input'>>;
-  addSshKey?: Resolver<ResolversTypes['SshKey'], ParentType, ContextType, RequireFields<MutationAddSshKeyArgs, 'input'>>;
-  removeSshKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveSshKeyArgs, 'input'>>;
-  setUserStatus?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserStatusArgs, 'input'>>;
+  updateProjectMember?: Resolver<ResolversTypes['ProjectMember'], ParentType, ContextType, RequireFields<MutationUpdateProjectMemberArgs, 'input'>>;
+  removeProjectMember?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveProjectMemberArgs, 'input'>>;
+  adminUpdateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAdminUpdateUserArgs, 'input'>>;
+  adminRevokeUserSessions?: Resolver<ResolversTypes['SessionsRevoked'], ParentType, ContextType, RequireFields<MutationAdminRevokeUserSessionsArgs, 'input'>>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -676,11 +1036,16 @@ export type Resolvers<ContextType = any> = {
   federation__Policy?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   PageInfo?: PageInfoResolvers<ContextType>;
+  AuthMethod?: AuthMethodResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
   ProjectMember?: ProjectMemberResolvers<ContextType>;
   SshKey?: SshKeyResolvers<ContextType>;
-  AuthPayload?: AuthPayloadResolvers<ContextType>;
+  OidcProvider?: OidcProviderResolvers<ContextType>;
+  TokenPair?: TokenPairResolvers<ContextType>;
+  Registration?: RegistrationResolvers<ContextType>;
+  OidcAuthorization?: OidcAuthorizationResolvers<ContextType>;
+  SessionsRevoked?: SessionsRevokedResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
   ProjectConnection?: ProjectConnectionResolvers<ContextType>;
@@ -689,6 +1054,8 @@ export type Resolvers<ContextType = any> = {
   ProjectMemberEdge?: ProjectMemberEdgeResolvers<ContextType>;
   SshKeyConnection?: SshKeyConnectionResolvers<ContextType>;
   SshKeyEdge?: SshKeyEdgeResolvers<ContextType>;
+  OidcProviderConnection?: OidcProviderConnectionResolvers<ContextType>;
+  OidcProviderEdge?: OidcProviderEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };
