@@ -53,6 +53,7 @@ export const demoNode = {
 
 async function idOf(client: pg.ClientBase, sql: string, params: unknown[]): Promise<string> {
   const { rows } = await client.query<{ id: string }>(sql, params);
+  // ci-allow canonical_error_guard: dev seeding tool, never on a request path
   if (!rows[0]) throw new Error(`seed lookup found nothing: ${sql}`);
   return rows[0].id;
 }

@@ -8,7 +8,7 @@ export const Mutation = {
   requestRefund: () => {
     throw NotImplemented('Mutation.requestRefund');
   },
-  adjustBalance: () => {
-    throw NotImplemented('Mutation.adjustBalance');
+  adminGrantCredit: () => {
+    throw NotImplemented('Mutation.adminGrantCredit');
   },
 };

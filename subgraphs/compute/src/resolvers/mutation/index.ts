@@ -8,7 +8,7 @@ export const Mutation = {
   releaseAllocation: () => {
     throw NotImplemented('Mutation.releaseAllocation');
   },
-  drainNode: () => {
-    throw NotImplemented('Mutation.drainNode');
+  adminDrainNode: () => {
+    throw NotImplemented('Mutation.adminDrainNode');
   },
 };

@@ -5,7 +5,7 @@ export const Mutation = {
   markNotificationRead: () => {
     throw NotImplemented('Mutation.markNotificationRead');
   },
-  publishOsImage: () => {
-    throw NotImplemented('Mutation.publishOsImage');
+  adminCreateOsImage: () => {
+    throw NotImplemented('Mutation.adminCreateOsImage');
   },
 };
