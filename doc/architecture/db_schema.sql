@@ -126,10 +126,14 @@ CREATE TABLE access.users (
   token_version integer NOT NULL DEFAULT 0,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
+  last_login_at timestamptz,
+  password_set_at timestamptz,
   CONSTRAINT users_suspension_check CHECK ((status = 'suspended') = (suspended_at IS NOT NULL))
 );
 COMMENT ON COLUMN access.users.password_hash IS 'argon2id hash; NULL for users who only sign in through OIDC.';
 COMMENT ON COLUMN access.users.token_version IS 'Embedded in access tokens; bumping it (suspension, password reset, role change) invalidates every token issued before.';
+COMMENT ON COLUMN access.users.last_login_at IS 'Last successful login (password or OIDC) or token refresh.';
+COMMENT ON COLUMN access.users.password_set_at IS 'When the user first got a password: the linked_at of the password login method.';
 -- Email is unique case-insensitively without the citext extension (extensions are database-wide, not per schema).
 CREATE UNIQUE INDEX users_email_key ON access.users (lower(email));
 CREATE INDEX users_email_prefix_idx ON access.users (lower(email) text_pattern_ops);
@@ -187,7 +191,8 @@ CREATE INDEX password_reset_tokens_user_idx ON access.password_reset_tokens (use
 CREATE TABLE access.projects (
   id uuid PRIMARY KEY,
   name text NOT NULL CONSTRAINT projects_name_check CHECK (char_length(name) BETWEEN 1 AND 100),
-  slug text NOT NULL CONSTRAINT projects_slug_check CHECK (slug ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'),
+  -- NULL when none was chosen; personal projects never have one.
+  slug text CONSTRAINT projects_slug_check CHECK (slug ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'),
   owner_id uuid NOT NULL REFERENCES access.users (id),
   personal boolean NOT NULL DEFAULT false,
   created_at timestamptz NOT NULL DEFAULT now(),
@@ -195,7 +200,8 @@ CREATE TABLE access.projects (
   deleted_at timestamptz,
   -- Slugs are never recycled, even after deletion, so an old link can never land in someone else's project.
   CONSTRAINT projects_slug_key UNIQUE (slug),
-  CONSTRAINT projects_personal_not_deleted_check CHECK (NOT personal OR deleted_at IS NULL)
+  CONSTRAINT projects_personal_not_deleted_check CHECK (NOT personal OR deleted_at IS NULL),
+  CONSTRAINT projects_personal_slug_check CHECK (NOT personal OR slug IS NULL)
 );
 CREATE UNIQUE INDEX projects_one_personal_per_user_key ON access.projects (owner_id) WHERE personal;
 CREATE INDEX projects_owner_idx ON access.projects (owner_id, created_at, id);

@@ -1,3 +1,3 @@
-export { createAccessSubgraph } from './server.js';
-export { loadAccessConfig, type AccessConfig } from './config.js';
+export { createAccessSubgraph, JWKS_PATH } from './server.js';
+export { loadAccessConfig, type AccessConfig, type AccessPolicies } from './config.js';
 export { loadTypeDefs, typeDefsPath } from './schema.js';
