@@ -1,10 +1,13 @@
-import { commonEnv, loadConfig, port, z } from '@gpuaas/config';
+import { commonEnv, loadConfig, port, redisEnv, resolvePolicies, z } from '@gpuaas/config';
 import { defaultOpenApiPath } from './contract/load-contract.js';
 
 export const restAdapterEnv = z.object({
   ...commonEnv,
+  ...redisEnv,
   PORT: port(4000),
   GATEWAY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
+  /** How long one GraphQL call may take before the request answers 503 service_unavailable. */
+  GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
   /** The bundled contract; defaults to doc/api/openapi.yaml in this repository. */
   OPENAPI_PATH: z.string().min(1).default(defaultOpenApiPath),
   /** Largest accepted request body, in body-parser's notation (`100kb`, `1mb`). */
@@ -16,8 +19,14 @@ export interface RestAdapterConfig {
   /** 0 picks a free port. */
   port: number;
   gatewayUrl: string;
+  gatewayTimeoutMs: number;
   openapiPath: string;
   bodyLimit: string;
+  redisUrl: string;
+  /** Prefix of every Redis key the adapter writes (idempotency records), so deployments and tests never share keys. */
+  redisKeyPrefix: string;
+  /** Policy `idempotency_retention_hours`, in seconds. */
+  idempotencyRetentionSeconds: number;
   logLevel: z.infer<typeof commonEnv.LOG_LEVEL>;
   nodeEnv: z.infer<typeof commonEnv.NODE_ENV>;
 }
@@ -25,18 +34,23 @@ export interface RestAdapterConfig {
 /** Parses an environment (main.ts passes process.env); throws a ConfigError listing every problem. */
 export function loadRestAdapterConfig(env: Readonly<Record<string, string | undefined>>): RestAdapterConfig {
   const parsed = loadConfig(restAdapterEnv, env);
+  const policies = resolvePolicies(env);
   return {
     host: parsed.HOST,
     port: parsed.PORT,
     gatewayUrl: parsed.GATEWAY_URL,
+    gatewayTimeoutMs: parsed.GATEWAY_TIMEOUT_MS,
     openapiPath: parsed.OPENAPI_PATH,
     bodyLimit: parsed.BODY_LIMIT,
+    redisUrl: parsed.REDIS_URL,
+    redisKeyPrefix: parsed.REDIS_KEY_PREFIX,
+    idempotencyRetentionSeconds: policies.idempotency_retention_hours * 3600,
     logLevel: parsed.LOG_LEVEL,
     nodeEnv: parsed.NODE_ENV,
   };
 }
 
-/** Every default with some overrides, for tests and the dev launcher: `restAdapterTestConfig({ port: 0 })`. */
+/** Every default with some overrides, for tests and the dev launcher: `defaultRestAdapterConfig({ port: 0 })`. */
 export function defaultRestAdapterConfig(overrides: Partial<RestAdapterConfig> = {}): RestAdapterConfig {
   return { ...loadRestAdapterConfig({}), ...overrides };
 }

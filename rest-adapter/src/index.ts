@@ -12,3 +12,4 @@ export {
   type OperationResult,
 } from './operations/registry.js';
 export { toCamelCase, toSnakeCase, camelKey, snakeKey } from './case-mapping.js';
+export { createGatewayClient, type ForwardedRequest, type GatewayClient, type GraphqlRequest } from './gateway-client.js';

@@ -25,6 +25,16 @@ describe('the contract response validator', () => {
     expect(() => validator.assertResponseMatchesContract(webhook!.operationId, 200, { received: 'yes' })).toThrow(/received/);
   });
 
+  it('accepts no body, and only no body, for a response declared without content', () => {
+    const redirect = validator.contract.operations.find((o) => o.operationId === 'startOidcLogin')!;
+    const deletion = validator.contract.operations.find((o) => o.method === 'delete')!;
+
+    expect(() => validator.assertResponseMatchesContract(redirect.operationId, 302, undefined)).not.toThrow();
+    expect(() => validator.assertResponseMatchesContract(deletion.operationId, 204, undefined)).not.toThrow();
+    expect(() => validator.assertResponseMatchesContract(redirect.operationId, 302, envelope)).toThrow(/has no body/);
+    expect(() => validator.assertResponseMatchesContract(deletion.operationId, 204, { deleted: true })).toThrow(/has no body/);
+  });
+
   it('refuses an operation the contract does not have', () => {
     expect(() => validator.assertResponseMatchesContract('noSuchOperation', 200, {})).toThrow(/not an operation of the contract/);
   });

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadContract } from '../src/contract/load-contract.js';
+import { defaultOperationRegistry } from '../src/operations/registry.js';
 import { contractValidator } from '../src/testing/contract-validator.js';
 import { startTestAdapter, type TestAdapter } from './support/adapter.js';
 import { createRequestBuilder } from './support/request-builder.js';
 
 const contract = loadContract();
 const buildRequest = createRequestBuilder(contract);
+const served = defaultOperationRegistry();
+const unservedOperations = contract.operations.filter((operation) => !served.has(operation.operationId));
 let server: TestAdapter;
 
 beforeAll(async () => {
@@ -21,7 +24,11 @@ describe('every contract operation without a handler', () => {
     expect(server.adapter.contract.operations.map((o) => o.operationId)).toEqual(contract.operations.map((o) => o.operationId));
   });
 
-  it.each(contract.operations.map((operation) => [operation.operationId, operation] as const))(
+  it('leaves some operations unserved (otherwise this file has nothing left to check)', () => {
+    expect(unservedOperations.length).toBeGreaterThan(0);
+  });
+
+  it.each(unservedOperations.map((operation) => [operation.operationId, operation] as const))(
     '%s answers 501 not_implemented in the contract error envelope',
     async (operationId, operation) => {
       const request = buildRequest(operation);

@@ -48,6 +48,13 @@ describe('configuration', () => {
     });
   });
 
+  it('reads Redis, the gateway timeout and the idempotency retention policy', () => {
+    expect(defaultRestAdapterConfig()).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', redisKeyPrefix: 'gpuaas:', gatewayTimeoutMs: 30_000, idempotencyRetentionSeconds: 24 * 3600 });
+    expect(
+      loadRestAdapterConfig({ REDIS_URL: 'redis://10.0.0.2:6380', REDIS_KEY_PREFIX: 'staging:', GATEWAY_TIMEOUT_MS: '5000', POLICY_IDEMPOTENCY_RETENTION_HOURS: '48' }),
+    ).toMatchObject({ redisUrl: 'redis://10.0.0.2:6380', redisKeyPrefix: 'staging:', gatewayTimeoutMs: 5000, idempotencyRetentionSeconds: 48 * 3600 });
+  });
+
   it('reports every bad variable at once', () => {
     let problems: readonly string[] = [];
     try {

@@ -49,6 +49,7 @@ export function listOperations(document: Document): ContractOperation[] {
       const operation = item[method] as Json | undefined;
       if (!operation) continue;
       const operationId = operation['operationId'];
+      // ci-allow canonical_error_guard: start-up only (contract or registry set-up), never reaches a client
       if (typeof operationId !== 'string') throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
       const security = (operation['security'] as Json[] | undefined) ?? documentSecurity;
       const parameters = [...((operation['parameters'] ?? []) as Json[]), ...pathParameters].map((p) => resolveRef(document, p));
@@ -71,13 +72,16 @@ export function listOperations(document: Document): ContractOperation[] {
 export function resolveRef(document: Document, value: Json): Json {
   let current = value;
   for (let hops = 0; typeof current['$ref'] === 'string'; hops++) {
+    // ci-allow canonical_error_guard: start-up only (contract or registry set-up), never reaches a client
     if (hops > 16) throw new Error(`reference cycle at ${String(current['$ref'])}`);
     const pointer = String(current['$ref']);
+    // ci-allow canonical_error_guard: start-up only (contract or registry set-up), never reaches a client
     if (!pointer.startsWith('#/')) throw new Error(`only local references are supported: ${pointer}`);
     let target: unknown = document;
     for (const segment of pointer.slice(2).split('/')) {
       target = (target as Json | undefined)?.[segment.replace(/~1/g, '/').replace(/~0/g, '~')];
     }
+    // ci-allow canonical_error_guard: start-up only (contract or registry set-up), never reaches a client
     if (typeof target !== 'object' || target === null) throw new Error(`unresolved reference ${pointer}`);
     current = target as Json;
   }

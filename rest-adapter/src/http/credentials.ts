@@ -1,4 +1,5 @@
 import { AppError } from '@gpuaas/errors';
+import type { ContractOperation } from '../contract/load-contract.js';
 
 // RFC 6750 b64token: the only shape a bearer credential may have.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -22,4 +23,9 @@ export function refuseCredentialsInQuery(query: Readonly<Record<string, unknown>
   throw new AppError('validation_error', 'Credentials are accepted only in the Authorization header, never in a query string', {
     fields: offending.map((name) => ({ field: `query.${name}`, message: 'credentials must not be sent in a query string' })),
   });
+}
+
+/** Operations that take a bearer credential; the others are anonymous even when a client sends one anyway. */
+export function takesBearer(operation: ContractOperation): boolean {
+  return operation.security.some((schemes) => schemes.includes('userBearer') || schemes.includes('nodeBearer'));
 }

@@ -1,11 +1,14 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context, Handler, OpenAPIBackend, Request as OpenApiRequest } from 'openapi-backend';
 import { AppError, toErrorResponse, Unauthenticated, Validation } from '@gpuaas/errors';
+import type { IdempotencyStore } from '@gpuaas/idempotency';
 import type { Logger } from '@gpuaas/telemetry';
 import type { Contract, ContractOperation } from '../contract/load-contract.js';
+import type { GatewayClient } from '../gateway-client.js';
 import type { OperationContext, OperationHandler, OperationRegistry, OperationResult } from '../operations/registry.js';
 import { API_PATH } from './body-parsers.js';
-import { bearerTokenFrom, refuseCredentialsInQuery } from './credentials.js';
+import { bearerTokenFrom, refuseCredentialsInQuery, takesBearer } from './credentials.js';
+import { idempotent, takesIdempotencyKey } from './idempotency.js';
 import { createPathMatcher } from './path-matcher.js';
 import { toFieldIssues, type AjvIssue } from './validation-errors.js';
 
@@ -13,6 +16,8 @@ interface WireOptions {
   contract: Contract;
   registry: OperationRegistry;
   logger: Logger;
+  gateway: GatewayClient;
+  idempotency: IdempotencyStore;
 }
 
 /**
@@ -20,9 +25,10 @@ interface WireOptions {
  * (credentials in a query string, media type, presence of credentials), validation failures (400 with
  * field details), the registered handlers, and 501 for every operation nobody serves yet.
  */
-export function wireOperations(api: OpenAPIBackend, { contract, registry, logger }: WireOptions): void {
+export function wireOperations(api: OpenAPIBackend, { contract, registry, logger, gateway, idempotency }: WireOptions): void {
   const operations = new Map(contract.operations.map((operation) => [operation.operationId, operation]));
   const unknown = registry.operationIds().filter((id) => !operations.has(id));
+  // ci-allow canonical_error_guard: start-up only (contract or registry set-up), never reaches a client
   if (unknown.length > 0) throw new Error(`handlers registered for operations the contract does not define: ${unknown.join(', ')}`);
   const matcher = createPathMatcher(contract.operations);
   const operationOf = (c: Context) => (c.operation?.operationId ? operations.get(c.operation.operationId) : undefined);
@@ -60,9 +66,11 @@ export function wireOperations(api: OpenAPIBackend, { contract, registry, logger
   for (const [name, check] of Object.entries(securityChecks(contract))) api.registerSecurityHandler(name, check);
 
   for (const operationId of registry.operationIds()) {
-    const handler = registry.get(operationId) as OperationHandler;
+    const operation = operations.get(operationId) as ContractOperation;
+    const registered = registry.get(operationId) as OperationHandler;
+    const handler = takesIdempotencyKey(operation) ? idempotent(idempotency, operation, registered) : registered;
     const scoped = logger.child({ operation_id: operationId });
-    api.register(operationId, (c: Context, req: Request, res: Response) => handler(operationContext(operationId, c, req, res, scoped)));
+    api.register(operationId, (c: Context, req: Request, res: Response) => handler(operationContext(operation, c, req, res, scoped, gateway)));
   }
 }
 
@@ -84,15 +92,24 @@ export function openApiMiddleware(api: OpenAPIBackend): RequestHandler {
       // Catalog errors are answers, not failures: render them here so only unexpected ones reach the
       // service's error handler (which logs them and answers a bare 500).
       if (!(error instanceof AppError) || res.headersSent) return next(error);
+      const retryAfter = error.code === 'rate_limited' ? error.details?.['retry_after_seconds'] : undefined;
+      if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(Math.max(0, Math.ceil(retryAfter))));
       const { status, body } = toErrorResponse(error, res.locals['correlationId'] as string);
       res.status(status).json(body);
     }
   };
 }
 
-function operationContext(operationId: string, c: Context, req: Request, res: Response, logger: Logger): OperationContext {
+function operationContext(operation: ContractOperation, c: Context, req: Request, res: Response, logger: Logger, gateway: GatewayClient): OperationContext {
+  const correlationId = res.locals['correlationId'] as string;
+  const forwarded = {
+    // Only operations that take a bearer forward one: a stale token must not fail a login or a token refresh.
+    authorization: takesBearer(operation) ? req.headers.authorization : undefined,
+    correlationId,
+    clientAddress: clientAddressOf(req),
+  };
   return {
-    operationId,
+    operationId: operation.operationId,
     method: req.method,
     path: req.path,
     params: (c.request.params ?? {}) as Record<string, string>,
@@ -101,12 +118,24 @@ function operationContext(operationId: string, c: Context, req: Request, res: Re
     body: c.request.requestBody as unknown,
     rawBody: res.locals['rawBody'] as Buffer | undefined,
     bearerToken: bearerTokenFrom(req.headers.authorization),
-    correlationId: res.locals['correlationId'] as string,
+    correlationId,
     logger,
+    graphql: (document, variables) =>
+      gateway.execute(
+        typeof document === 'string' ? { document, variables: variables ?? {} } : { document: document.source, operationName: document.name, variables: variables ?? {} },
+        forwarded,
+      ),
   };
 }
 
+/** The peer of this connection (the adapter is the first hop, so no X-Forwarded-For of the client's is believed). */
+function clientAddressOf(req: Request): string | undefined {
+  const address = req.socket.remoteAddress;
+  return address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
 function send(res: Response, result: OperationResult): void {
+  // ci-allow canonical_error_guard: a handler bug, answered as a bare 500 internal_error by the service error handler
   if (typeof result?.status !== 'number') throw new Error('operation handler returned no status');
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
   res.status(result.status);

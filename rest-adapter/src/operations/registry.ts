@@ -1,6 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { operations } from '@gpuaas/contracts';
 import type { Logger } from '@gpuaas/telemetry';
+import type { GraphqlDocument } from '../graphql/documents.js';
+import { accessHandlers } from './access/index.js';
+import { adminAccessHandlers } from './admin-access/index.js';
+import { v3AccessHandlers } from './v3-access/index.js';
 
 /** An operationId of the contract (generated types), so a misspelt registration fails the typecheck. */
 export type OperationId = keyof operations & string;
@@ -24,6 +28,11 @@ export interface OperationContext {
   readonly bearerToken: string | undefined;
   readonly correlationId: string;
   readonly logger: Logger;
+  /**
+   * Executes a GraphQL document at the gateway as this caller (its Authorization, correlation id and socket
+   * address are forwarded). Resolves with `data`; a GraphQL error rejects with its catalog AppError.
+   */
+  graphql<TData = Record<string, unknown>>(document: string | GraphqlDocument, variables?: Readonly<Record<string, unknown>>): Promise<TData>;
 }
 
 export interface OperationResult {
@@ -54,6 +63,7 @@ export function createOperationRegistry(...groups: OperationHandlers[]): Operati
   const handlers = new Map<string, OperationHandler>();
   const registry: OperationRegistry = {
     register(operationId, handler) {
+      // ci-allow canonical_error_guard: start-up only (contract or registry set-up), never reaches a client
       if (handlers.has(operationId)) throw new Error(`a handler for ${operationId} is already registered`);
       handlers.set(operationId, handler);
       return this;
@@ -73,10 +83,10 @@ export function createOperationRegistry(...groups: OperationHandlers[]): Operati
 }
 
 /**
- * Handler groups served by default, one per contract tag, each from `operations/<tag>/index.ts`.
- * Empty until the domains are wired: every operation answers 501 not_implemented meanwhile.
+ * Handler groups served by default, each from `operations/<group>/index.ts`. Operations no group serves answer
+ * 501 not_implemented.
  */
-const defaultHandlerGroups: OperationHandlers[] = [];
+const defaultHandlerGroups: OperationHandlers[] = [accessHandlers, adminAccessHandlers, v3AccessHandlers];
 
 /** A fresh registry with every handler the adapter serves by default (a new one per call, so tests may add to it). */
 export function defaultOperationRegistry(): OperationRegistry {

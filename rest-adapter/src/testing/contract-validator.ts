@@ -32,6 +32,11 @@ export function createContractValidator(openapiPath: string = defaultOpenApiPath
       const declared = Object.keys(operation.responses ?? {});
       const key = [String(status), `${Math.floor(status / 100)}XX`, 'default'].find((k) => declared.includes(k));
       if (!key) throw new Error(`${operationId} declares no ${status} response (declared: ${declared.join(', ')})`);
+      // A response declared without content (204, 302) has no body; openapi-backend would check a 302 against `default`.
+      if (!(operation.responses as Record<string, { content?: unknown }>)[key]?.content) {
+        if (body !== undefined && body !== null) throw new Error(`${operationId} ${status} (contract response "${key}") has no body, got: ${JSON.stringify(body)}`);
+        return;
+      }
       const result = validator.validateResponse(body, operation, status);
       if (!result.valid) throw new Error(describe(`${operationId} ${status} (contract response "${key}")`, result.errors, body));
     },

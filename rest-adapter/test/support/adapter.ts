@@ -1,3 +1,4 @@
+import { createTestRedis } from '@gpuaas/testkit';
 import { createLogger } from '@gpuaas/telemetry';
 import { defaultRestAdapterConfig, type RestAdapterConfig } from '../../src/config.js';
 import type { OperationRegistry } from '../../src/operations/registry.js';
@@ -17,16 +18,26 @@ export interface TestAdapter {
   close(): Promise<void>;
 }
 
-/** An adapter on a free port with a silent logger. */
+/**
+ * An adapter on a free port with a silent logger and its own Redis key prefix (removed on close). Without a
+ * `gatewayUrl` it points at a port nothing listens on, so a handler reaching the gateway answers 503.
+ */
 export async function startTestAdapter(options: { registry?: OperationRegistry; config?: Partial<RestAdapterConfig> } = {}): Promise<TestAdapter> {
-  const adapter = await createRestAdapter(defaultRestAdapterConfig({ port: 0, logLevel: 'silent', ...options.config }), {
-    logger: createLogger('rest-adapter-test', 'silent'),
-    ...(options.registry ? { registry: options.registry } : {}),
-  });
+  const redis = await createTestRedis();
+  let adapter: RestAdapter;
+  try {
+    adapter = await createRestAdapter(
+      defaultRestAdapterConfig({ port: 0, logLevel: 'silent', gatewayUrl: 'http://127.0.0.1:9/graphql', redisKeyPrefix: redis.keyPrefix, ...options.config }),
+      { logger: createLogger('rest-adapter-test', 'silent'), ...(options.registry ? { registry: options.registry } : {}) },
+    );
+  } catch (error) {
+    await redis.cleanup();
+    throw error;
+  }
   return {
     adapter,
     async send(method, url, init = {}) {
-      const response = await fetch(adapter.url + url, { method, headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
+      const response = await fetch(adapter.url + url, { method, redirect: 'manual', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
       const text = await response.text();
       let json: unknown;
       try {
@@ -36,7 +47,10 @@ export async function startTestAdapter(options: { registry?: OperationRegistry; 
       }
       return { status: response.status, headers: response.headers, text, json };
     },
-    close: () => adapter.close(),
+    async close() {
+      await adapter.close();
+      await redis.cleanup();
+    },
   };
 }
 

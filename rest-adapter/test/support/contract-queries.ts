@@ -1,6 +1,7 @@
 import type { Document } from 'openapi-backend';
 import { dereference } from '../../src/contract/dereference.js';
 import type { Contract, ContractOperation } from '../../src/contract/load-contract.js';
+import { defaultOperationRegistry } from '../../src/operations/registry.js';
 
 type Json = Record<string, unknown>;
 
@@ -47,4 +48,11 @@ export function requiredStringProperty(schema: Json | undefined): string | undef
 
 export function takesIdempotencyKey(spec: OperationSpec): boolean {
   return spec.parameters.some((p) => p['in'] === 'header' && String(p['name']).toLowerCase() === 'x-idempotency-key');
+}
+
+const served = defaultOperationRegistry();
+
+/** True when the adapter ships no handler for the operation yet, so a request that passes the edge answers 501. */
+export function unserved(spec: OperationSpec): boolean {
+  return !served.has(spec.operation.operationId);
 }
