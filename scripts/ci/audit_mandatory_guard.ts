@@ -14,7 +14,7 @@
  * Run: npx tsx scripts/ci/audit_mandatory_guard.ts
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Kind, parse, type FieldDefinitionNode } from 'graphql';
 import ts from 'typescript';
 import { isMain, runGateCli, type GateResult } from './lib/gate.js';
@@ -125,9 +125,8 @@ function checkRestAdminOperations(root: string, audited: ReadonlySet<string>) {
     if (starts.length === 0) continue;
     const where = `REST ${describeOperation(entry)}`;
     const sendsAuditedMutation = (node: ts.Node) => {
-      if (!ts.isStringLiteral(node) && !ts.isNoSubstitutionTemplateLiteral(node) && !ts.isTemplateExpression(node)) return false;
-      const text = node.getText();
-      if (!/\bmutation\b/.test(text)) return false;
+      const text = documentTextOf(node);
+      if (text === undefined || !/\bmutation\b/.test(text)) return false;
       return [...text.matchAll(/\b(admin[A-Z]\w*)\s*[({]/g)].some((m) => audited.has(m[1]!));
     };
     if (findOnPath(index, starts, (node) => auditCall(node) || sendsAuditedMutation(node), { maxHops })) continue;
@@ -135,6 +134,19 @@ function checkRestAdminOperations(root: string, audited: ReadonlySet<string>) {
     else problems.push(`${where}: its handler neither sends an audited admin* GraphQL mutation nor calls recordAudit(…) within ${maxHops} calls`);
   }
   return { problems, notes };
+}
+
+/**
+ * The GraphQL text a node sends: an inline string, or a `doc('name')` call naming an operation document kept as
+ * `name.graphql` beside the handler (the REST adapter's convention).
+ */
+function documentTextOf(node: ts.Node): string | undefined {
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) return node.getText();
+  if (!ts.isCallExpression(node) || !ts.isIdentifier(node.expression) || node.expression.text !== 'doc') return undefined;
+  const [name] = node.arguments;
+  if (!name || !ts.isStringLiteral(name)) return undefined;
+  const path = join(dirname(node.getSourceFile().fileName), `${name.text}.graphql`);
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }
 
 /** `{ adminSuspendUser: handler }`, `adminSuspendUser(ctx) {…}` or `register('adminSuspendUser', handler)`. */

@@ -146,6 +146,27 @@ export const adminHandlers = {
       expect(result.problems[1]).toContain('REST POST /api/v1/admin/users/{id}/suspend (adminSuspendUser)');
     });
 
+    it('reads an operation document kept as a .graphql file beside the handler', async () => {
+      const handler = `
+declare function doc(name: string): string;
+declare function send(document: string): Promise<unknown>;
+export const adminHandlers = { adminSuspendUser: async () => ({ status: 200, body: await send(doc('admin-suspend-user')) }) };
+`;
+      const audited = subgraph(auditedService, {
+        'rest-adapter/src/operations/admin/index.ts': handler,
+        'rest-adapter/src/operations/admin/admin-suspend-user.graphql': 'mutation Suspend($input: AdminSuspendUserInput!) { adminSuspendUser(input: $input) { id } }\n',
+      });
+      plantSampleOpenApi(audited);
+      expect((await checkAuditMandatory({ root: audited.root })).problems).toEqual([]);
+
+      const elsewhere = subgraph(auditedService, {
+        'rest-adapter/src/operations/admin/index.ts': handler,
+        'rest-adapter/src/operations/admin/admin-suspend-user.graphql': 'query Peek { me { id } }\n',
+      });
+      plantSampleOpenApi(elsewhere);
+      expect((await checkAuditMandatory({ root: elsewhere.root })).problems).toEqual([expect.stringContaining('(adminSuspendUser): its handler neither sends')]);
+    });
+
     it('skips admin operations that have no handler yet', async () => {
       const fixture = subgraph(auditedService, { 'rest-adapter/src/operations/admin/index.ts': 'export const adminHandlers = {};\n' });
       plantSampleOpenApi(fixture);
