@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { ReadinessCheck } from '@gpuaas/service-kit';
 
 /** One readiness check per subgraph: its `/healthz` answers 2xx within the time limit. */
@@ -12,4 +13,12 @@ export function subgraphReadiness(urls: Readonly<Record<string, string>>, timeou
       },
     ]),
   );
+}
+
+/** Redis holds the revocation marks every authenticated request is checked against. */
+export function redisReadiness(redis: Redis): ReadinessCheck {
+  return async () => {
+    const reply = await redis.ping();
+    if (reply !== 'PONG') throw new Error(`PING answered ${reply}`);
+  };
 }

@@ -3,26 +3,40 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { Redis } from 'ioredis';
+import { createTokenRevocationStore, identityKey, remoteJwks } from '@gpuaas/auth';
 import { createHttpService, formatGraphQLError, offlineApolloPlugins, type HttpService } from '@gpuaas/service-kit';
-import { createLogger } from '@gpuaas/telemetry';
-import type { GatewayConfig } from './config.js';
+import { createLogger, type Logger } from '@gpuaas/telemetry';
+import { authenticateCaller, callerIdentityOf, createCallerAuthenticator, refuseCredentialsInQuery } from './caller-identity.js';
+import { createClientIpResolver, parseTrustedProxies } from './client-ip.js';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, type GatewayConfig } from './config.js';
 import { depthLimitRule } from './depth-limit.js';
-import { subgraphReadiness } from './readiness.js';
+import { queryCostPlugin } from './query-cost.js';
+import { redisReadiness, subgraphReadiness } from './readiness.js';
 import { SubgraphDataSource, type GatewayContext } from './subgraph-data-source.js';
 import { loadSupergraphSdl, subgraphNames, type SubgraphName } from './supergraph.js';
 
+export interface GatewayDeps {
+  /** Another composed supergraph (tests); its subgraph names must be among the configured ones. */
+  supergraphSdl?: string;
+}
+
 /**
- * Starts the federation gateway over the checked-in supergraph at `/graphql`. Subgraph URLs come from config by
- * subgraph name, so the same supergraph file serves every environment.
+ * Starts the federation gateway over the checked-in supergraph at `/graphql`. Each request's access token is
+ * verified once here (JWKS + Redis revocation marks) and the caller is forwarded to subgraphs as a signed
+ * identity. Subgraph URLs come from config by subgraph name, so the same supergraph file serves every environment.
  */
-export async function createGateway(config: GatewayConfig): Promise<HttpService> {
+export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<HttpService> {
   const logger = createLogger('gateway', config.logLevel);
+  // Fail on a short secret or a bad proxy list before anything is started.
+  identityKey(config.identitySecret);
+  const clientIp = createClientIpResolver(parseTrustedProxies(config.trustedProxies));
   // @apollo/gateway would otherwise probe cloud metadata endpoints and export usage metrics to Apollo from its
   // constructor; this variable is its only off switch, so it is set here rather than left to each environment.
   process.env['APOLLO_TELEMETRY_DISABLED'] = 'true';
   const gateway = new ApolloGateway({
-    supergraphSdl: loadSupergraphSdl(),
-    buildService: ({ name }) => new SubgraphDataSource(urlOf(config, name), config.gatewaySecret, { name, logger }),
+    supergraphSdl: deps.supergraphSdl ?? loadSupergraphSdl(),
+    buildService: ({ name }) => new SubgraphDataSource(urlOf(config, name), config.identitySecret, { name, logger }),
     logger,
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -35,33 +49,65 @@ export async function createGateway(config: GatewayConfig): Promise<HttpService>
     validationRules: [depthLimitRule(config.maxQueryDepth)],
     plugins: [
       ...offlineApolloPlugins<GatewayContext>(),
+      queryCostPlugin<GatewayContext>(config.maxQueryCost),
       // Without introspection, "did you mean" hints would still leak field names.
       ...(config.introspection ? [] : [ApolloServerPluginDisableSuggestions()]),
     ],
     formatError: (formatted, error) => formatGraphQLError(formatted, error, logger),
   });
   await apollo.start();
+  const redis = connectRedis(config.redisUrl, logger);
+  const authenticate = createCallerAuthenticator({
+    keys: remoteJwks(config.accessJwksUrl),
+    revocation: createTokenRevocationStore(redis, `${config.redisKeyPrefix}auth:`),
+    issuer: ACCESS_TOKEN_ISSUER,
+    audience: ACCESS_TOKEN_AUDIENCE,
+  });
   try {
     return await createHttpService({
       name: 'gateway',
       host: config.host,
       port: config.port,
       logger,
-      readiness: subgraphReadiness(config.subgraphUrls),
+      readiness: { ...subgraphReadiness(config.subgraphUrls), redis: redisReadiness(redis) },
       configure: (app) => {
         app.use(
           '/graphql',
+          refuseCredentialsInQuery(),
+          authenticateCaller(authenticate, clientIp, logger),
           express.json({ limit: '1mb' }),
           expressMiddleware(apollo, {
-            context: async ({ res }) => ({ correlationId: res.locals['correlationId'] as string }),
+            context: async ({ res }) => ({ correlationId: res.locals['correlationId'] as string, identity: callerIdentityOf(res) }),
           }),
         );
       },
-      onClose: () => apollo.stop(),
+      onClose: async () => {
+        await apollo.stop();
+        await closeRedis(redis);
+      },
     });
   } catch (error) {
     await apollo.stop();
+    await closeRedis(redis);
     throw error;
+  }
+}
+
+/**
+ * Commands fail fast while Redis is away (one retry, 1 s timeout), so an authenticated request answers
+ * `service_unavailable` promptly instead of hanging; the client keeps reconnecting in the background.
+ */
+function connectRedis(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 1000, connectTimeout: 2000 });
+  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  return redis;
+}
+
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect());
+  } else {
+    redis.disconnect();
   }
 }
 

@@ -1,12 +1,14 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { AppError } from '@gpuaas/errors';
-import { gatewayHeaders } from '@gpuaas/service-kit';
+import { anonymousIdentity, GATEWAY_IDENTITY_HEADER, identityKey, signIdentity, type GatewayIdentity } from '@gpuaas/auth';
 import { currentCorrelationId, type Logger } from '@gpuaas/telemetry';
 
 type FetcherResponse = Parameters<RemoteGraphQLDataSource['didEncounterError']>[2];
 
 export interface GatewayContext {
   readonly correlationId: string;
+  /** The caller as the gateway verified it (anonymous without a token); forwarded signed to every subgraph. */
+  readonly identity: GatewayIdentity;
 }
 
 export interface SubgraphDataSourceOptions {
@@ -16,28 +18,31 @@ export interface SubgraphDataSourceOptions {
 }
 
 /**
- * Calls one subgraph, carrying what the subgraph needs to trust and trace the request: the client's correlation
- * id and the gateway's credential. A subgraph that cannot be reached becomes `service_unavailable` (retryable).
+ * Calls one subgraph, carrying what the subgraph needs to trust and trace the request: the correlation id and a
+ * freshly signed identity assertion (60 s), which is the only thing a subgraph believes about the caller. A
+ * subgraph that cannot be reached becomes `service_unavailable` (retryable).
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  readonly #headers: Readonly<Record<string, string>>;
+  readonly #identityKey: Uint8Array;
   readonly #name: string;
   readonly #logger: Logger | undefined;
 
-  constructor(url: string, gatewaySecret: string, options: SubgraphDataSourceOptions = {}) {
-    super({ url });
-    this.#headers = gatewayHeaders(gatewaySecret);
+  constructor(url: string, identitySecret: string | Uint8Array, options: SubgraphDataSourceOptions = {}) {
+    super({ url, fetcher: fetch as unknown as RemoteGraphQLDataSource['fetcher'] });
+    this.#identityKey = identityKey(identitySecret);
     this.#name = options.name ?? url;
     this.#logger = options.logger;
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+  override async willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     const headers = options.request.http?.headers;
     if (!headers) return;
-    // Health checks and schema loads carry no request context.
-    const correlationId = (options.context as Partial<GatewayContext>).correlationId ?? currentCorrelationId();
+    // Health checks and schema loads carry no request context: they go out as an anonymous gateway call.
+    const context = options.context as Partial<GatewayContext>;
+    const correlationId = context.correlationId ?? currentCorrelationId();
+    const identity = context.identity ?? anonymousIdentity(correlationId);
     headers.set('x-correlation-id', correlationId);
-    for (const [name, value] of Object.entries(this.#headers)) headers.set(name, value);
+    headers.set(GATEWAY_IDENTITY_HEADER, await signIdentity({ ...identity, correlationId }, { secret: this.#identityKey }));
   }
 
   override didEncounterError(error: Error, _request: unknown, response: FetcherResponse): never {

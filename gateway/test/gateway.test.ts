@@ -3,8 +3,9 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpService } from '@gpuaas/service-kit';
-import { createGateway, type SubgraphName } from '../src/index.js';
-import { gatewayConfig, postGraphQL, startStack, testGatewaySecret, type Stack } from './support/stack.js';
+import { createGateway, DEFAULT_MAX_QUERY_COST, type SubgraphName } from '../src/index.js';
+import { anonymousIdentity, signIdentity } from '@gpuaas/auth';
+import { gatewayConfig, graphqlUrls, postGraphQL, startStack, testIdentitySecret, type Stack } from './support/stack.js';
 
 let stack: Stack;
 let graphqlUrl: string;
@@ -18,14 +19,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** A query `depth` fields deep that is otherwise valid: me → projects → edges → node → owner → projects … */
+/** A query `depth` fields deep that is otherwise valid: allocation → sliceProfile → gpuModel → sliceProfiles → gpuModel … */
 function nestedQuery(depth: number): string {
-  const cycle = ['projects', 'edges', 'node', 'owner'];
-  const fields = ['me'];
-  while (fields.length < depth - 1) fields.push(cycle[(fields.length - 1) % cycle.length]!);
-  const leaf = fields.at(-1) === 'edges' ? 'cursor' : fields.at(-1) === 'projects' ? 'pageInfo { hasNextPage }' : 'id';
-  const opened = fields.join(' { ');
-  return `{ ${opened} { ${leaf} }${' }'.repeat(fields.length - 1)} }`;
+  const fields = ['allocation(id: "0193a0b0-0000-7000-8000-000000000000")', 'sliceProfile'];
+  while (fields.length < depth - 1) fields.push(fields.length % 2 === 0 ? 'gpuModel' : 'sliceProfiles');
+  return `{ ${fields.join(' { ')} { id }${' }'.repeat(fields.length - 1)} }`;
 }
 
 function expectNoStack(text: string): void {
@@ -45,9 +43,9 @@ describe('gateway over the five subgraphs', () => {
     }
   });
 
-  it('reports each subgraph and the database among the readiness checks', async () => {
+  it('reports each subgraph, Redis and the database among the readiness checks', async () => {
     const gatewayReady = (await (await fetch(`${stack.gateway.url}/readyz`)).json()) as { checks: Record<string, { status: string }> };
-    expect(Object.keys(gatewayReady.checks).sort()).toEqual(['access', 'billing', 'compute', 'platform', 'workloads']);
+    expect(Object.keys(gatewayReady.checks).sort()).toEqual(['access', 'billing', 'compute', 'platform', 'redis', 'workloads']);
     const computeReady = (await (await fetch(`${stack.subgraphs.compute.url}/readyz`)).json()) as { checks: Record<string, { status: string }> };
     expect(computeReady.checks['database']).toEqual({ status: 'ok' });
   });
@@ -79,9 +77,9 @@ describe('gateway over the five subgraphs', () => {
   });
 
   it('keeps data from one subgraph when another fails in the same query', async () => {
-    const response = await postGraphQL(graphqlUrl, '{ platformInfo { name } me { id email } }');
-    expect(response.body.data).toEqual({ platformInfo: { name: 'GPUaaS' }, me: null });
-    expect(response.body.errors?.map((e) => [e.path, e.extensions?.['code']])).toEqual([[['me'], 'not_implemented']]);
+    const response = await postGraphQL(graphqlUrl, '{ platformInfo { name } wallet { id } }');
+    expect(response.body.data).toEqual({ platformInfo: { name: 'GPUaaS' }, wallet: null });
+    expect(response.body.errors?.map((e) => [e.path, e.extensions?.['code']])).toEqual([[['wallet'], 'not_implemented']]);
   });
 
   it('makes up a correlation id when the caller sends none', async () => {
@@ -92,15 +90,20 @@ describe('gateway over the five subgraphs', () => {
   });
 
   it('refuses a subgraph request that did not come through the gateway', async () => {
-    const direct = `${stack.subgraphs.platform.url}/graphql`;
-    const untrusted: Record<string, string>[] = [{}, { 'x-gateway-secret': 'not-the-gateway-secret-at-all' }];
-    for (const headers of untrusted) {
-      const response = await postGraphQL(direct, '{ platformInfo { name } }', headers);
-      expect(response.status).toBe(401);
-      expect(response.body.data).toBeUndefined();
-      expect(response.body.errors?.[0]?.extensions?.['code']).toBe('unauthenticated');
+    const forged = await signIdentity(anonymousIdentity('corr-forged'), { secret: 'not-the-gateway-identity-secret-at-all-0123' });
+    const expired = await signIdentity(anonymousIdentity('corr-expired'), { secret: testIdentitySecret, now: new Date(Date.now() - 300_000) });
+    for (const service of Object.values(stack.subgraphs)) {
+      const direct = `${service.url}/graphql`;
+      const untrusted: Record<string, string>[] = [{}, { 'x-gateway-identity': forged }, { 'x-gateway-identity': expired }];
+      for (const headers of untrusted) {
+        const response = await postGraphQL(direct, '{ _service { sdl } }', headers);
+        expect(response.status, `${service.name} ${JSON.stringify(headers)}`).toBe(401);
+        expect(response.body.data).toBeUndefined();
+        expect(response.body.errors?.[0]?.extensions?.['code']).toBe('unauthenticated');
+      }
     }
-    const trusted = await postGraphQL(direct, '{ platformInfo { name } }', { 'x-gateway-secret': testGatewaySecret });
+    const signed = await signIdentity(anonymousIdentity('corr-signed'), { secret: testIdentitySecret });
+    const trusted = await postGraphQL(`${stack.subgraphs.platform.url}/graphql`, '{ platformInfo { name } }', { 'x-gateway-identity': signed });
     expect(trusted.body).toEqual({ data: { platformInfo: { name: 'GPUaaS' } } });
   });
 
@@ -116,10 +119,26 @@ describe('gateway over the five subgraphs', () => {
     expectNoStack(response.text);
   });
 
-  it('runs an operation exactly 12 levels deep', async () => {
-    const response = await postGraphQL(graphqlUrl, nestedQuery(12));
-    expect(response.status).toBe(200);
-    expect(response.body.errors?.[0]?.extensions?.['code']).toBe('not_implemented');
+  it('runs an operation exactly 12 levels deep when its cost is allowed', async () => {
+    // This path crosses four unpaginated lists (50⁴ items), far over the default cost limit; raise it for this test.
+    const gateway = await createGateway(gatewayConfig(graphqlUrls(stack.subgraphs), stack.redis.keyPrefix, { maxQueryCost: 50_000_000 }));
+    try {
+      const response = await postGraphQL(`${gateway.url}/graphql`, nestedQuery(12));
+      // It got past validation and the cost check and reached the compute subgraph.
+      expect(response.status, response.text).toBe(200);
+      expect(response.body.errors?.[0]?.path).toEqual(['allocation']);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('refuses an operation over the default cost limit with query_too_complex before calling a subgraph', async () => {
+    const response = await postGraphQL(graphqlUrl, nestedQuery(12), { 'x-correlation-id': 'corr-too-costly' });
+    expect(response.status).toBe(400);
+    expect(response.body.data).toBeUndefined();
+    expect(response.body.errors?.[0]?.extensions).toMatchObject({ code: 'query_too_complex', correlation_id: 'corr-too-costly', details: { max_cost: DEFAULT_MAX_QUERY_COST } });
+    expect((response.body.errors?.[0]?.extensions?.['details'] as { cost: number }).cost).toBeGreaterThan(DEFAULT_MAX_QUERY_COST);
+    expectNoStack(response.text);
   });
 
   it('maps GraphQL validation failures to validation_error', async () => {
@@ -132,8 +151,8 @@ describe('gateway over the five subgraphs', () => {
 describe('a subgraph that is down', () => {
   it('makes the gateway not ready and its fields service_unavailable while other subgraphs still answer', async () => {
     const deadUrl = `http://127.0.0.1:${await closedPort()}/graphql`;
-    const live = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, service]) => [name, `${service.url}/graphql`])) as Record<SubgraphName, string>;
-    const gateway = await createGateway(gatewayConfig({ ...live, billing: deadUrl }));
+    const live: Record<SubgraphName, string> = graphqlUrls(stack.subgraphs);
+    const gateway = await createGateway(gatewayConfig({ ...live, billing: deadUrl }, stack.redis.keyPrefix));
     try {
       const ready = await fetch(`${gateway.url}/readyz`);
       const body = (await ready.json()) as { checks: Record<string, { status: string }> };
@@ -173,7 +192,7 @@ describe('shutdown', () => {
     });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('served 200 {"platformInfo":{"name":"GPUaaS"},"me":null}');
+    expect(result.stdout).toContain('served 200 {"platformInfo":{"name":"GPUaaS"},"wallet":null}');
   }, 60_000);
 });
 

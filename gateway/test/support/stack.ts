@@ -1,37 +1,47 @@
-import { createAccessSubgraph } from '@gpuaas/subgraph-access';
-import { createBillingSubgraph } from '@gpuaas/subgraph-billing';
-import { createComputeSubgraph } from '@gpuaas/subgraph-compute';
-import { createPlatformSubgraph } from '@gpuaas/subgraph-platform';
-import { createWorkloadsSubgraph } from '@gpuaas/subgraph-workloads';
-import type { HttpService, SubgraphSettings } from '@gpuaas/service-kit';
-import { createGateway, type GatewayConfig, type SubgraphName } from '../../src/index.js';
+import { createAccessSubgraph, loadAccessConfig } from '@gpuaas/subgraph-access';
+import { createBillingSubgraph, loadBillingConfig } from '@gpuaas/subgraph-billing';
+import { createComputeSubgraph, loadComputeConfig } from '@gpuaas/subgraph-compute';
+import { createPlatformSubgraph, loadPlatformConfig } from '@gpuaas/subgraph-platform';
+import { createWorkloadsSubgraph, loadWorkloadsConfig } from '@gpuaas/subgraph-workloads';
+import type { HttpService } from '@gpuaas/service-kit';
+import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@gpuaas/testkit';
+import { createGateway, DEFAULT_MAX_QUERY_COST, JWKS_PATH, type GatewayConfig, type SubgraphName } from '../../src/index.js';
 
-/** Subgraphs only run `SELECT 1` for readiness, so the always-present maintenance database is enough. */
-export const testDatabaseUrl = process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const testGatewaySecret = 'gateway-test-secret-0123456789';
+export const testIdentitySecret = 'gateway-test-identity-secret-0123456789abcdef';
+export const testRedisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-export function subgraphSettings(overrides: Partial<SubgraphSettings> = {}): SubgraphSettings {
+/** The environment every subgraph of a test stack is configured from, through its own config loader. */
+export function subgraphEnv(databaseUrl: string, redis: TestRedis): Record<string, string> {
   return {
-    nodeEnv: 'test',
-    logLevel: 'silent',
-    host: '127.0.0.1',
-    port: 0,
-    databaseUrl: testDatabaseUrl,
-    gatewaySecret: testGatewaySecret,
-    introspection: true,
-    ...overrides,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    GATEWAY_IDENTITY_SECRET: testIdentitySecret,
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: redis.keyPrefix,
   };
 }
 
-export function gatewayConfig(subgraphUrls: Record<SubgraphName, string>, overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+export function gatewayConfig(
+  subgraphUrls: Record<SubgraphName, string>,
+  redisKeyPrefix: string,
+  overrides: Partial<GatewayConfig> = {},
+): GatewayConfig {
   return {
     nodeEnv: 'test',
     logLevel: 'silent',
     host: '127.0.0.1',
     port: 0,
     subgraphUrls,
-    gatewaySecret: testGatewaySecret,
+    redisUrl: testRedisUrl,
+    redisKeyPrefix,
+    accessJwksUrl: new URL(JWKS_PATH, subgraphUrls.access).toString(),
+    trustedProxies: [],
+    identitySecret: testIdentitySecret,
     maxQueryDepth: 12,
+    maxQueryCost: DEFAULT_MAX_QUERY_COST,
     introspection: true,
     ...overrides,
   };
@@ -40,11 +50,15 @@ export function gatewayConfig(subgraphUrls: Record<SubgraphName, string>, overri
 export interface Stack {
   readonly gateway: HttpService;
   readonly subgraphs: Readonly<Record<SubgraphName, HttpService>>;
+  readonly database: TestDatabase;
+  readonly redis: TestRedis;
   close(): Promise<void>;
 }
 
-/** The five subgraphs and the gateway in this process, each on a free port. */
+/** The five subgraphs and the gateway in this process, each on a free port, over a fresh database and Redis prefix. */
 export async function startStack(): Promise<Stack> {
+  const database = await createTestDatabase();
+  const redis = await createTestRedis({ url: testRedisUrl });
   const started: HttpService[] = [];
   const track = async (service: Promise<HttpService>) => {
     const running = await service;
@@ -53,22 +67,28 @@ export async function startStack(): Promise<Stack> {
   };
   const closeAll = async () => {
     for (const service of started.reverse()) await service.close();
+    await redis.cleanup();
+    await database.drop();
   };
   try {
+    const env = subgraphEnv(database.url, redis);
     const subgraphs = {
-      access: await track(createAccessSubgraph(subgraphSettings())),
-      compute: await track(createComputeSubgraph(subgraphSettings())),
-      billing: await track(createBillingSubgraph(subgraphSettings())),
-      workloads: await track(createWorkloadsSubgraph(subgraphSettings())),
-      platform: await track(createPlatformSubgraph(subgraphSettings())),
+      access: await track(createAccessSubgraph(loadAccessConfig(env))),
+      compute: await track(createComputeSubgraph(loadComputeConfig(env))),
+      billing: await track(createBillingSubgraph(loadBillingConfig(env))),
+      workloads: await track(createWorkloadsSubgraph(loadWorkloadsConfig(env))),
+      platform: await track(createPlatformSubgraph(loadPlatformConfig(env))),
     };
-    const urls = Object.fromEntries(Object.entries(subgraphs).map(([name, service]) => [name, `${service.url}/graphql`])) as Record<SubgraphName, string>;
-    const gateway = await track(createGateway(gatewayConfig(urls)));
-    return { gateway, subgraphs, close: closeAll };
+    const gateway = await track(createGateway(gatewayConfig(graphqlUrls(subgraphs), redis.keyPrefix)));
+    return { gateway, subgraphs, database, redis, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
   }
+}
+
+export function graphqlUrls(services: Readonly<Record<SubgraphName, HttpService>>): Record<SubgraphName, string> {
+  return Object.fromEntries(Object.entries(services).map(([name, service]) => [name, `${service.url}/graphql`])) as Record<SubgraphName, string>;
 }
 
 export interface GraphQLResponse {
@@ -81,11 +101,16 @@ export interface GraphQLResponse {
   };
 }
 
-export async function postGraphQL(url: string, query: string, headers: Record<string, string> = {}): Promise<GraphQLResponse> {
+export async function postGraphQL(
+  url: string,
+  query: string,
+  headers: Record<string, string> = {},
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify(variables ? { query, variables } : { query }),
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as GraphQLResponse['body'] };

@@ -61,6 +61,25 @@ describe('gateway identity assertion', () => {
     await expect(readGatewayIdentity(undefined, { secret })).resolves.toBeNull();
   });
 
+  it('carries the client IP when the gateway knows it, for callers with and without a token', async () => {
+    const withIp = await signIdentity({ ...caller, ip: '203.0.113.7' }, { secret, now: t0 });
+    expect(decodeJwt(withIp).ip).toBe('203.0.113.7');
+    await expect(verifyIdentity(withIp, { secret, now: t0 })).resolves.toEqual({ ...caller, ip: '203.0.113.7' });
+
+    const anonymous = await signIdentity(anonymousIdentity('corr-anon', '2001:db8::1'), { secret, now: t0 });
+    await expect(verifyIdentity(anonymous, { secret, now: t0 })).resolves.toEqual({ ...anonymousIdentity('corr-anon'), ip: '2001:db8::1' });
+
+    const withoutIp = await verifyIdentity(await signIdentity(caller, { secret, now: t0 }), { secret, now: t0 });
+    expect('ip' in withoutIp).toBe(false);
+  });
+
+  it('refuses an ip claim that is not a short string', async () => {
+    await expect(signIdentity({ ...caller, ip: '' }, { secret })).rejects.toThrow(TypeError);
+    const key = identityKey(secret);
+    const numericIp = await new SignJWT({ cid: 'c', ip: 7 }).setProtectedHeader({ alg: 'HS256' }).setIssuer('gpuaas-gateway').setAudience('gpuaas-subgraphs').setIssuedAt(t0).setExpirationTime(at(60)).sign(key);
+    expect(await reasonOf(verifyIdentity(numericIp, { secret, now: t0 }))).toBe('invalid_claims');
+  });
+
   it('names the header it travels in', () => {
     expect(GATEWAY_IDENTITY_HEADER).toBe('X-Gateway-Identity');
   });

@@ -1,5 +1,6 @@
+import type { Response } from 'express';
 import type { GraphQLFormattedError } from 'graphql';
-import { AppError, isErrorCode, type ErrorCode } from '@gpuaas/errors';
+import { AppError, errorCatalog, isErrorCode, type ErrorCode } from '@gpuaas/errors';
 import { currentCorrelationId, type Logger } from '@gpuaas/telemetry';
 
 /**
@@ -58,4 +59,19 @@ function carried(formatted: GraphQLFormattedError, code: ErrorCode, correlationI
       ...(typeof details === 'object' && details !== null ? { details } : {}),
     },
   };
+}
+
+/**
+ * Answers a whole HTTP request with one GraphQL-shaped error and the catalog's HTTP status, for refusals that
+ * happen before GraphQL execution starts (a missing identity at a subgraph, a bad token at the gateway).
+ */
+export function sendGraphQLError(res: Response, error: AppError, correlationId: string): void {
+  res.status(errorCatalog[error.code].httpStatus).json({
+    errors: [
+      {
+        message: error.message,
+        extensions: { code: error.code, correlation_id: correlationId, ...(error.details ? { details: error.details } : {}) },
+      },
+    ],
+  });
 }

@@ -153,9 +153,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+/**
+ * Idle keep-alive connections are kept well past Node's 5 s default: the platform's own clients (REST adapter →
+ * gateway, gateway → subgraphs) reuse pooled sockets, and a server closing one just as a client reuses it fails
+ * that request with ECONNRESET. Longer than the usual 60 s proxy idle timeout, for the same reason.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 function listen(app: Express, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // Must exceed keepAliveTimeout, or a reused socket can be cut while a request's headers arrive.
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });

@@ -7,36 +7,45 @@ import express from 'express';
 import type { DocumentNode } from 'graphql';
 import type { Logger } from '@gpuaas/telemetry';
 import { offlineApolloPlugins } from './apollo-plugins.js';
+import { requireGatewayIdentity, subgraphContextOf, type IdentitySecret, type SubgraphContext } from './gateway-identity.js';
 import { formatGraphQLError } from './graphql-errors.js';
 import { createHttpService, type HttpService, type ReadinessCheck } from './http-service.js';
-import { requireGatewaySecret } from './gateway-secret.js';
 
-export { formatGraphQLError } from './graphql-errors.js';
+export { formatGraphQLError, sendGraphQLError } from './graphql-errors.js';
 export type { GraphQLResolverMap };
 
-export interface SubgraphServiceOptions<Context extends object> {
+export interface SubgraphServiceOptions<Context extends SubgraphContext = SubgraphContext> {
   name: string;
   host: string;
   port: number;
   logger: Logger;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<Context>;
-  /** Builds the per-request context (identity from the gateway's headers arrives in a later issue). */
-  context?: (req: express.Request) => Promise<Context>;
+  /**
+   * The gateway's identity-signing secret (GATEWAY_IDENTITY_SECRET, ≥ 32 bytes). Every `/graphql` request must
+   * carry a valid `X-Gateway-Identity` signed with it, or it is refused with 401 `unauthenticated`.
+   */
+  identitySecret: IdentitySecret;
+  /**
+   * Extends the per-request context; `base` holds the verified caller and correlation id. Without it resolvers
+   * get `base` itself.
+   */
+  context?: (base: SubgraphContext, req: express.Request) => Context | Promise<Context>;
   readiness?: Record<string, ReadinessCheck>;
   introspection?: boolean;
-  /**
-   * When set, `/graphql` refuses every request without the gateway's secret header (`unauthenticated`).
-   * Deployed subgraphs always set it; only a bare test harness may leave it out.
-   */
-  gatewaySecret?: string;
-  /** Extra HTTP routes beside `/graphql` (e.g. the access subgraph's `/.well-known/jwks.json`). */
+  /** Extra HTTP routes beside `/graphql`, outside the identity guard (e.g. access's `/.well-known/jwks.json`). */
   routes?: (app: express.Express) => void;
   onClose?: () => Promise<void>;
 }
 
-/** A federation subgraph at `/graphql` on a service with health, readiness, metrics and tracing. */
-export async function createSubgraphService<Context extends object>(options: SubgraphServiceOptions<Context>): Promise<HttpService> {
+/**
+ * A federation subgraph at `/graphql` on a service with health, readiness, metrics and tracing. It serves only
+ * requests that came through the gateway and hands resolvers the caller the gateway verified.
+ */
+export async function createSubgraphService<Context extends SubgraphContext = SubgraphContext>(
+  options: SubgraphServiceOptions<Context>,
+): Promise<HttpService> {
+  const guard = requireGatewayIdentity(options.identitySecret);
   const apollo = new ApolloServer<Context>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
     introspection: options.introspection ?? true,
@@ -49,25 +58,33 @@ export async function createSubgraphService<Context extends object>(options: Sub
     formatError: (formatted, error) => formatGraphQLError(formatted, error, options.logger),
   });
   await apollo.start();
-  const guard = options.gatewaySecret !== undefined ? [requireGatewaySecret(options.gatewaySecret)] : [];
-  return createHttpService({
-    name: options.name,
-    host: options.host,
-    port: options.port,
-    logger: options.logger,
-    ...(options.readiness ? { readiness: options.readiness } : {}),
-    configure: (app) => {
-      options.routes?.(app);
-      app.use(
-        '/graphql',
-        ...guard,
-        express.json({ limit: '1mb' }),
-        expressMiddleware(apollo, { context: async ({ req }) => (options.context ? options.context(req) : ({} as Context)) }),
-      );
-    },
-    onClose: async () => {
-      await apollo.stop();
-      await options.onClose?.();
-    },
-  });
+  const buildContext = async (req: express.Request, res: express.Response): Promise<Context> => {
+    const base = subgraphContextOf(res);
+    return options.context ? options.context(base, req) : (base as Context);
+  };
+  try {
+    return await createHttpService({
+      name: options.name,
+      host: options.host,
+      port: options.port,
+      logger: options.logger,
+      ...(options.readiness ? { readiness: options.readiness } : {}),
+      configure: (app) => {
+        options.routes?.(app);
+        app.use(
+          '/graphql',
+          guard,
+          express.json({ limit: '1mb' }),
+          expressMiddleware(apollo, { context: ({ req, res }) => buildContext(req, res) }),
+        );
+      },
+      onClose: async () => {
+        await apollo.stop();
+        await options.onClose?.();
+      },
+    });
+  } catch (error) {
+    await apollo.stop();
+    throw error;
+  }
 }

@@ -23,7 +23,7 @@ export async function createComputeSubgraph(config: ComputeConfig): Promise<Http
       typeDefs: loadTypeDefs(),
       resolvers,
       introspection: config.introspection,
-      gatewaySecret: config.gatewaySecret,
+      identitySecret: config.identitySecret,
       readiness: {
         database: () => checkDatabase(pool),
       },

@@ -23,7 +23,7 @@ export async function createPlatformSubgraph(config: PlatformConfig): Promise<Ht
       typeDefs: loadTypeDefs(),
       resolvers,
       introspection: config.introspection,
-      gatewaySecret: config.gatewaySecret,
+      identitySecret: config.identitySecret,
       readiness: {
         database: () => checkDatabase(pool),
       },

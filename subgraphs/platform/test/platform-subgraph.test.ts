@@ -1,12 +1,13 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { anonymousIdentity, signIdentity } from '@gpuaas/auth';
 import { createPlatformSubgraph, type PlatformConfig } from '../src/index.js';
 
 const serverUrl = process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const secret = 'platform-test-secret-0123456789';
+const secret = 'platform-test-identity-secret-0123456789abc';
 
 function config(databaseUrl: string): PlatformConfig {
-  return { nodeEnv: 'test', logLevel: 'silent', host: '127.0.0.1', port: 0, databaseUrl, gatewaySecret: secret, introspection: true };
+  return { nodeEnv: 'test', logLevel: 'silent', host: '127.0.0.1', port: 0, databaseUrl, identitySecret: secret, introspection: true };
 }
 
 async function query(url: string, body: string, headers: Record<string, string>) {
@@ -18,9 +19,10 @@ describe('platform subgraph', () => {
   it('serves platformInfo to the gateway and answers the federation service query', async () => {
     const subgraph = await createPlatformSubgraph(config(serverUrl));
     try {
-      const info = await query(subgraph.url, JSON.stringify({ query: '{ platformInfo { name } }' }), { 'x-gateway-secret': secret });
+      const identity = { 'x-gateway-identity': await signIdentity(anonymousIdentity('corr-platform-test'), { secret }) };
+      const info = await query(subgraph.url, JSON.stringify({ query: '{ platformInfo { name } }' }), identity);
       expect(info).toEqual({ status: 200, body: { data: { platformInfo: { name: 'GPUaaS' } } } });
-      const sdl = await query(subgraph.url, JSON.stringify({ query: '{ _service { sdl } }' }), { 'x-gateway-secret': secret });
+      const sdl = await query(subgraph.url, JSON.stringify({ query: '{ _service { sdl } }' }), identity);
       expect(JSON.stringify(sdl.body)).toContain('type PlatformInfo');
     } finally {
       await subgraph.close();

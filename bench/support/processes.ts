@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServiceProcess {
+  readonly role: string;
+  readonly urls: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/** Starts `serve.ts <role>` as its own Node process and resolves with the URLs it prints once listening. */
+export async function startServiceProcess(
+  role: string,
+  env: Readonly<Record<string, string>>,
+  options: { nodeArgs?: readonly string[]; timeoutMs?: number } = {},
+): Promise<ServiceProcess> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
+  // nodeArgs: e.g. ['--cpu-prof'] to profile one role (Node refuses those flags in NODE_OPTIONS).
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', SERVE, role], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
+  });
+  try {
+    const urls = await waitForReady(child, role, timeoutMs, () => stderr);
+    return { role, urls, stop: () => stopProcess(child) };
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+}
+
+function waitForReady(child: ChildProcess, role: string, timeoutMs: number, stderr: () => string): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => fail(new Error(`${role} did not start within ${timeoutMs} ms\n${stderr()}`)), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      lines.close();
+      reject(error);
+    };
+    lines.on('line', (line) => {
+      // Anything else a service prints (warnings) is passed on: it may explain odd figures.
+      if (!line.startsWith('READY ')) {
+        process.stderr.write(`[${role}] ${line}\n`);
+        return;
+      }
+      clearTimeout(timer);
+      resolve(JSON.parse(line.slice('READY '.length)) as Record<string, string>);
+    });
+    child.once('exit', (code) => fail(new Error(`${role} exited with code ${code} before it was ready\n${stderr()}`)));
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
