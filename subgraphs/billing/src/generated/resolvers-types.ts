@@ -170,7 +170,7 @@ export type RequestRefundInput = {
   reason?: InputMaybe<Scalars['String']['input']>;
 };
 
-export type AdjustBalanceInput = {
+export type AdminGrantCreditInput = {
   userId: Scalars['ID']['input'];
   amount: MoneyInput;
   reason: Scalars['String']['input'];
@@ -180,8 +180,8 @@ export type Mutation = {
   __typename?: 'Mutation';
   createCheckoutSession: CheckoutSession;
   requestRefund: Refund;
-  /** Admin only: a manual credit or debit with a reason. */
-  adjustBalance: LedgerEntry;
+  /** Admin only; audited: a manual credit with a reason. */
+  adminGrantCredit: LedgerEntry;
 };
 
 
@@ -195,8 +195,8 @@ export type MutationRequestRefundArgs = {
 };
 
 
-export type MutationAdjustBalanceArgs = {
-  input: AdjustBalanceInput;
+export type MutationAdminGrantCreditArgs = {
+  input: AdminGrantCreditInput;
 };
 
 
@@ -331,7 +331,7 @@ export type ResolversTypes = {
   MoneyInput: MoneyInput;
   CreateCheckoutSessionInput: CreateCheckoutSessionInput;
   RequestRefundInput: RequestRefundInput;
-  AdjustBalanceInput: AdjustBalanceInput;
+  AdminGrantCreditInput: AdminGrantCreditInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -362,7 +362,7 @@ export type ResolversParentTypes = {
   MoneyInput: MoneyInput;
   CreateCheckoutSessionInput: CreateCheckoutSessionInput;
   RequestRefundInput: RequestRefundInput;
-  AdjustBalanceInput: AdjustBalanceInput;
+  AdminGrantCreditInput: AdminGrantCreditInput;
   Mutation: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -550,7 +550,7 @@ export type QueryResolvers<ContextType = any, ParentType extends ResolversParent
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   createCheckoutSession?: Resolver<ResolversTypes['CheckoutSession'], ParentType, ContextType, RequireFields<MutationCreateCheckoutSessionArgs, 'input'>>;
   requestRefund?: Resolver<ResolversTypes['Refund'], ParentType, ContextType, RequireFields<MutationRequestRefundArgs, 'input'>>;
-  adjustBalance?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType, RequireFields<MutationAdjustBalanceArgs, 'input'>>;
+  adminGrantCredit?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType, RequireFields<MutationAdminGrantCreditArgs, 'input'>>;
 };
 
 export type Resolvers<ContextType = any> = {

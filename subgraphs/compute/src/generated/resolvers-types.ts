@@ -247,7 +247,7 @@ export type ReleaseAllocationInput = {
   id: Scalars['ID']['input'];
 };
 
-export type DrainNodeInput = {
+export type AdminDrainNodeInput = {
   id: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
 };
@@ -256,8 +256,8 @@ export type Mutation = {
   __typename?: 'Mutation';
   requestAllocation: Allocation;
   releaseAllocation: Allocation;
-  /** Admin only: stop placing new allocations on a node. */
-  drainNode: Node;
+  /** Admin only; audited: stop placing new allocations on a node. */
+  adminDrainNode: Node;
 };
 
 
@@ -271,8 +271,8 @@ export type MutationReleaseAllocationArgs = {
 };
 
 
-export type MutationDrainNodeArgs = {
-  input: DrainNodeInput;
+export type MutationAdminDrainNodeArgs = {
+  input: AdminDrainNodeInput;
 };
 
 
@@ -416,7 +416,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RequestAllocationInput: RequestAllocationInput;
   ReleaseAllocationInput: ReleaseAllocationInput;
-  DrainNodeInput: DrainNodeInput;
+  AdminDrainNodeInput: AdminDrainNodeInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -453,7 +453,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RequestAllocationInput: RequestAllocationInput;
   ReleaseAllocationInput: ReleaseAllocationInput;
-  DrainNodeInput: DrainNodeInput;
+  AdminDrainNodeInput: AdminDrainNodeInput;
   Mutation: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -691,7 +691,7 @@ export type QueryResolvers<ContextType = any, ParentType extends ResolversParent
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   requestAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationRequestAllocationArgs, 'input'>>;
   releaseAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationReleaseAllocationArgs, 'input'>>;
-  drainNode?: Resolver<ResolversTypes['Node'], ParentType, ContextType, RequireFields<MutationDrainNodeArgs, 'input'>>;
+  adminDrainNode?: Resolver<ResolversTypes['Node'], ParentType, ContextType, RequireFields<MutationAdminDrainNodeArgs, 'input'>>;
 };
 
 export type Resolvers<ContextType = any> = {

@@ -192,7 +192,7 @@ export type MarkNotificationReadInput = {
   id: Scalars['ID']['input'];
 };
 
-export type PublishOsImageInput = {
+export type AdminCreateOsImageInput = {
   name: Scalars['String']['input'];
   version: Scalars['String']['input'];
   isDefault?: InputMaybe<Scalars['Boolean']['input']>;
@@ -202,7 +202,7 @@ export type Mutation = {
   __typename?: 'Mutation';
   markNotificationRead: Notification;
   /** Admin only. */
-  publishOsImage: OsImage;
+  adminCreateOsImage: OsImage;
 };
 
 
@@ -211,8 +211,8 @@ export type MutationMarkNotificationReadArgs = {
 };
 
 
-export type MutationPublishOsImageArgs = {
-  input: PublishOsImageInput;
+export type MutationAdminCreateOsImageArgs = {
+  input: AdminCreateOsImageInput;
 };
 
 
@@ -346,7 +346,7 @@ export type ResolversTypes = {
   NotificationEdge: ResolverTypeWrapper<NotificationEdge>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   MarkNotificationReadInput: MarkNotificationReadInput;
-  PublishOsImageInput: PublishOsImageInput;
+  AdminCreateOsImageInput: AdminCreateOsImageInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -378,7 +378,7 @@ export type ResolversParentTypes = {
   NotificationEdge: NotificationEdge;
   Query: Record<PropertyKey, never>;
   MarkNotificationReadInput: MarkNotificationReadInput;
-  PublishOsImageInput: PublishOsImageInput;
+  AdminCreateOsImageInput: AdminCreateOsImageInput;
   Mutation: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -586,7 +586,7 @@ export type QueryResolvers<ContextType = any, ParentType extends ResolversParent
 
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   markNotificationRead?: Resolver<ResolversTypes['Notification'], ParentType, ContextType, RequireFields<MutationMarkNotificationReadArgs, 'input'>>;
-  publishOsImage?: Resolver<ResolversTypes['OsImage'], ParentType, ContextType, RequireFields<MutationPublishOsImageArgs, 'input'>>;
+  adminCreateOsImage?: Resolver<ResolversTypes['OsImage'], ParentType, ContextType, RequireFields<MutationAdminCreateOsImageArgs, 'input'>>;
 };
 
 export type Resolvers<ContextType = any> = {
