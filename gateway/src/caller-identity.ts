@@ -128,6 +128,7 @@ export function authenticateCaller(authenticate: CallerAuthenticator, clientIp: 
 /** The identity `authenticateCaller` established for this request. */
 export function callerIdentityOf(res: Response): GatewayIdentity {
   const identity = res.locals[IDENTITY_LOCAL] as GatewayIdentity | undefined;
+  // ci-allow canonical_error_guard: programming error (middleware order), never a client's doing; surfaces as internal_error
   if (!identity) throw new Error('callerIdentityOf called before authenticateCaller');
   return identity;
 }

@@ -21,6 +21,7 @@ export function depthLimitRule(maxDepth: number) {
         context.reportError(
           new GraphQLError(message, {
             nodes: [operation],
+            extensions: { code: 'query_too_complex' },
             originalError: new AppError('query_too_complex', message, { max_depth: maxDepth, depth }),
           }),
         );

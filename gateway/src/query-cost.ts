@@ -160,7 +160,7 @@ export function queryCostPlugin<Context extends BaseContext>(maxCost: number): A
           throw new GraphQLError(message, {
             nodes: [operation],
             originalError: new AppError('query_too_complex', message, { max_cost: maxCost, cost }),
-            extensions: { http: { status: 400 } },
+            extensions: { code: 'query_too_complex', http: { status: 400 } },
           });
         },
       };

@@ -9,6 +9,7 @@ export function subgraphReadiness(urls: Readonly<Record<string, string>>, timeou
       async () => {
         const response = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(timeoutMs) });
         await response.arrayBuffer();
+        // ci-allow canonical_error_guard: readiness probe reason, reported on /readyz only
         if (!response.ok) throw new Error(`/healthz answered ${response.status}`);
       },
     ]),
@@ -19,6 +20,7 @@ export function subgraphReadiness(urls: Readonly<Record<string, string>>, timeou
 export function redisReadiness(redis: Redis): ReadinessCheck {
   return async () => {
     const reply = await redis.ping();
+    // ci-allow canonical_error_guard: readiness probe reason, reported on /readyz only
     if (reply !== 'PONG') throw new Error(`PING answered ${reply}`);
   };
 }
