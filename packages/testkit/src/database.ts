@@ -76,12 +76,30 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
       const client = new pg.Client({ connectionString: withDatabaseName(serverUrl, 'postgres') });
       await client.connect();
       try {
+        await waitForSessionsToClose(client, name);
         await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await client.end();
       }
     },
   };
+}
+
+/**
+ * A pool's `end()` can resolve while its last sessions are still closing; forcing the drop then kills them mid-close
+ * and their clients raise an error nobody listens to any more. So wait (bounded) for the sessions to go first;
+ * FORCE only cleans up connections a test really leaked.
+ */
+async function waitForSessionsToClose(client: pg.Client, database: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await client.query<{ sessions: number }>(
+      'SELECT count(*)::int AS sessions FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
+    );
+    if ((rows[0]?.sessions ?? 0) === 0 || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Short sha-256 over the path and content of every migration source, in a stable order. */
