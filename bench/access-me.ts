@@ -18,6 +18,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { signIdentity, isPlatformRole } from '@gpuaas/auth';
 import { createTestDatabase, createTestRedis } from '@gpuaas/testkit';
+import { defaultOperationRegistry, isGraphqlHandler } from '@gpuaas/rest-adapter';
 import { runFixedRate, summarize, type LoadSample, type LoadTarget, type Summary } from './support/fixed-rate-load.js';
 import { startServiceProcess, type ServiceProcess } from './support/processes.js';
 
@@ -39,7 +40,11 @@ const durationMs = Number(args.duration) * 1000;
 const warmupMs = Number(args.warmup) * 1000;
 const slices = Number(args.slices);
 
-const ME_QUERY = '{ me { id email displayName } }';
+// The gateway and subgraph targets send the very document the adapter sends for GET /api/v1/me, so the
+// difference between targets is the adapter (or the gateway), not a different selection.
+const getMe = defaultOperationRegistry().get('getMe');
+if (!isGraphqlHandler(getMe)) throw new Error('the REST adapter does not serve getMe through a GraphQL document');
+const ME_DOCUMENT = getMe.document;
 
 class TargetNotReady extends Error {}
 
@@ -133,7 +138,7 @@ async function main(): Promise<number> {
       { secret: identitySecret, ttlSeconds: 3600 },
     );
     const check = meMatches(user.userId);
-    const graphqlBody = JSON.stringify({ query: ME_QUERY });
+    const graphqlBody = JSON.stringify({ query: ME_DOCUMENT.source, operationName: ME_DOCUMENT.name, variables: {} });
     const targets: LoadTarget[] = [
       { name: 'rest', url: `${rest.urls['rest']}/api/v1/me`, method: 'GET', headers: { authorization: `Bearer ${user.accessToken}`, accept: 'application/json' }, check },
       {
@@ -160,13 +165,20 @@ async function main(): Promise<number> {
     for (const target of targets) await runFixedRate(target, rate, warmupMs, agents.get(target.name)!);
 
     const samples = new Map<string, LoadSample[]>(targets.map((target) => [target.name, []]));
+    // CPU seconds each process spent while each target was measured: where a target's latency can come from.
+    const cpuOf = () => ({ loader: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6, ...Object.fromEntries(processes.map((p) => [p.role, p.cpuSeconds()])) });
+    const cpu = new Map<string, Record<string, number>>(targets.map((target) => [target.name, {}]));
     const sliceMs = durationMs / slices;
     for (let slice = 0; slice < slices; slice++) {
       // Rotate the order so no target always runs right after the same neighbour.
       const order = targets.map((_, index) => targets[(index + slice) % targets.length]!);
       for (const target of order) {
         process.stderr.write(`slice ${slice + 1}/${slices}: ${target.name}\n`);
+        const before = cpuOf();
         samples.get(target.name)!.push(await runFixedRate(target, rate, sliceMs, agents.get(target.name)!));
+        const after = cpuOf();
+        const spent = cpu.get(target.name)!;
+        for (const [role, seconds] of Object.entries(after)) spent[role] = (spent[role] ?? 0) + seconds - (before[role as keyof typeof before] ?? 0);
       }
     }
     for (const agent of agents.values()) agent.destroy();
@@ -189,6 +201,9 @@ async function main(): Promise<number> {
       nodeEnv: args['node-env'],
       method: { ratePerSecond: rate, measuredSecondsPerTarget: durationMs / 1000, warmupSecondsPerTarget: warmupMs / 1000, slices },
       results,
+      cpuMsPerRequest: Object.fromEntries(
+        targets.map((target) => [target.name, Object.fromEntries(Object.entries(cpu.get(target.name)!).map(([role, seconds]) => [role, (seconds * 1000) / results[target.name as keyof typeof results].requests]))]),
+      ) as Record<string, Record<string, number>>,
       budgets: {
         restOverGatewayP50Ms: { value: restOverGatewayP50, budget: 1, met: restOverGatewayP50 <= 1 },
         gatewayOverSubgraphP95Ms: { value: gatewayOverSubgraphP95, budget: 5, met: gatewayOverSubgraphP95 <= 5 },
@@ -196,6 +211,7 @@ async function main(): Promise<number> {
     };
     if (args.out) await writeFile(args.out, `${JSON.stringify(report, null, 2)}\n`);
 
+    const cpuRoles = ['loader', ...processes.map((p) => p.role)];
     const rows = (['rest', 'gateway', 'subgraph'] as const).map((name) => {
       const r = results[name];
       return `| ${name} | ${r.requests} | ${r.failed} | ${r.reqPerSec.toFixed(1)} | ${format(r.p50)} | ${format(r.p95)} | ${format(r.p99)} | ${format(r.maxLagMs)} |`;
@@ -209,6 +225,12 @@ async function main(): Promise<number> {
         '| target | requests | failed | req/s | p50 ms | p95 ms | p99 ms | loader max lag ms |',
         '|---|---|---|---|---|---|---|---|',
         ...rows,
+        '',
+        'CPU ms per request, by process, while each target was measured (includes anything else those processes did):',
+        '',
+        `| target | ${cpuRoles.join(' | ')} |`,
+        `|---|${cpuRoles.map(() => '---').join('|')}|`,
+        ...targets.map((target) => `| ${target.name} | ${cpuRoles.map((role) => format(report.cpuMsPerRequest[target.name]![role] ?? Number.NaN)).join(' | ')} |`),
         '',
         `REST adapter over gateway, median: ${format(restOverGatewayP50)} ms (budget ≤ 1 ms: ${report.budgets.restOverGatewayP50Ms.met ? 'met' : 'NOT met'})`,
         `gateway over subgraph, p95: ${format(gatewayOverSubgraphP95)} ms (budget ≤ 5 ms: ${report.budgets.gatewayOverSubgraphP95Ms.met ? 'met' : 'NOT met'})`,

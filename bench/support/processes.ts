@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -9,6 +10,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface ServiceProcess {
   readonly role: string;
   readonly urls: Readonly<Record<string, string>>;
+  /** User + system CPU seconds the process has used so far (Linux /proc); NaN where that cannot be read. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -32,7 +35,7 @@ export async function startServiceProcess(
   });
   try {
     const urls = await waitForReady(child, role, timeoutMs, () => stderr);
-    return { role, urls, stop: () => stopProcess(child) };
+    return { role, urls, cpuSeconds: () => cpuSecondsOf(child.pid), stop: () => stopProcess(child) };
   } catch (error) {
     await stopProcess(child);
     throw error;
@@ -68,4 +71,18 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+let clockTicks: number | undefined;
+
+/** Fields 14 and 15 of /proc/<pid>/stat (utime, stime), counted after the `(comm)` field, which may hold spaces. */
+export function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
 }

@@ -16,6 +16,8 @@ export interface GraphqlRequest {
   readonly document: string;
   readonly operationName?: string | undefined;
   readonly variables?: Readonly<Record<string, unknown>>;
+  /** A query (no side effects): sent again, once, when a kept-alive connection turns out to have been closed. */
+  readonly idempotent?: boolean;
 }
 
 export interface GatewayClient {
@@ -50,9 +52,24 @@ interface GraphqlResponse {
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
   const url = new URL(options.url);
   const transport = url.protocol === 'https:' ? https : http;
-  const agent = new transport.Agent({ keepAlive: true, maxSockets: 256 });
+  // Idle sockets are closed after 60 s, before the services' 65 s keep-alive timeout, so a reuse rarely races the
+  // server's close; LIFO reuse keeps the pool small and warm under steady load.
+  const agent = new transport.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000, scheduling: 'lifo' });
+  // The URL's parts once, not re-read from a URL object per request (IPv6 hosts lose their brackets, as Node wants).
+  const target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, path: `${url.pathname}${url.search}`, method: 'POST', agent, timeout: options.timeoutMs };
 
-  async function post(body: string, forwarded: ForwardedRequest): Promise<{ status: number; text: string }> {
+  async function post(body: string, forwarded: ForwardedRequest, idempotent: boolean): Promise<{ status: number; text: string }> {
+    try {
+      return await postOnce(body, forwarded);
+    } catch (error) {
+      // A reused idle connection the gateway closed at the same moment fails before any answer: nothing ran, so a
+      // query is safe to send again on a fresh connection. Mutations are never resent.
+      if (!idempotent || !(error instanceof StaleConnection)) throw error;
+      return postOnce(body, forwarded);
+    }
+  }
+
+  function postOnce(body: string, forwarded: ForwardedRequest): Promise<{ status: number; text: string }> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json',
@@ -62,14 +79,19 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     if (forwarded.authorization !== undefined) headers['authorization'] = forwarded.authorization;
     if (forwarded.clientAddress !== undefined) headers['x-forwarded-for'] = forwarded.clientAddress;
     return new Promise((resolve, reject) => {
-      const request = transport.request(url, { method: 'POST', agent, headers, timeout: options.timeoutMs }, (response) => {
+      let answered = false;
+      const request = transport.request({ ...target, headers }, (response) => {
+        answered = true;
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);
         response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       });
       request.on('timeout', () => request.destroy(new GatewayTimeout(options.timeoutMs)));
-      request.on('error', reject);
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        const stale = request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+        reject(stale ? new StaleConnection(error) : error);
+      });
       request.end(body);
     });
   }
@@ -81,7 +103,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         const body = JSON.stringify({ query: request.document, operationName: request.operationName, variables: request.variables ?? {} });
         let answer: { status: number; text: string };
         try {
-          answer = await post(body, forwarded);
+          answer = await post(body, forwarded, request.idempotent === true);
         } catch (error) {
           options.logger.warn({ err: error, correlation_id: forwarded.correlationId, operation: name }, 'gateway unreachable');
           throw new AppError('service_unavailable', 'The API gateway is unavailable; retry shortly', undefined, { cause: error });
@@ -91,6 +113,13 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     },
     close: () => agent.destroy(),
   };
+}
+
+class StaleConnection extends Error {
+  constructor(cause: Error) {
+    super(`a kept-alive connection to the gateway was closed: ${cause.message}`, { cause });
+    this.name = 'StaleConnection';
+  }
 }
 
 class GatewayTimeout extends Error {

@@ -13,3 +13,4 @@ export {
 } from './operations/registry.js';
 export { toCamelCase, toSnakeCase, camelKey, snakeKey } from './case-mapping.js';
 export { createGatewayClient, type ForwardedRequest, type GatewayClient, type GraphqlRequest } from './gateway-client.js';
+export { isGraphqlHandler, type GraphqlHandler } from './operations/graphql-operation.js';

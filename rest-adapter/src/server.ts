@@ -8,7 +8,7 @@ import { buildOpenApiBackend, precompileRequestValidators } from './contract/ope
 import { createGatewayClient } from './gateway-client.js';
 import { assertDocumentsMatchSchema } from './graphql/validate-documents.js';
 import { apiBodyParser } from './http/body-parsers.js';
-import { openApiMiddleware, wireOperations } from './http/dispatch.js';
+import { createApiDispatch } from './http/dispatch.js';
 import { mountDocs } from './http/docs.js';
 import { defaultOperationRegistry, type OperationRegistry } from './operations/registry.js';
 
@@ -55,8 +55,8 @@ export async function createRestAdapter(config: RestAdapterConfig, deps: RestAda
   };
 
   try {
-    wireOperations(api, { contract, registry, logger, gateway, idempotency });
     const compiled = precompileRequestValidators(api);
+    const dispatch = createApiDispatch(api, { contract, registry, logger, gateway, idempotency });
     logger.info({ operations: contract.operations.length, validators: compiled, served: registry.operationIds().length }, 'contract loaded');
 
     const service = await createHttpService({
@@ -72,7 +72,7 @@ export async function createRestAdapter(config: RestAdapterConfig, deps: RestAda
       configure: (app) => {
         mountDocs(app, contract);
         app.use(apiBodyParser(config.bodyLimit));
-        app.use(openApiMiddleware(api));
+        app.use(dispatch);
       },
       onClose: release,
     });

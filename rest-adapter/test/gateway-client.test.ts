@@ -68,6 +68,27 @@ describe('the gateway client', () => {
     await new Promise<number>((resolve, reject) => server.server.getConnections((error, count) => (error ? reject(error) : resolve(count)))).then((count) => expect(count).toBe(1));
   });
 
+  it('sends a query once more when the kept-alive connection it reused is closed before any answer, but never a mutation', async () => {
+    await run();
+    let received = 0;
+    script = (req, res) => {
+      received++;
+      if (received === 1) req.socket.destroy();
+      else void res.json({ data: { ok: true } });
+    };
+    await expect(client.execute({ document: 'query Ok { ok }', operationName: 'Ok', idempotent: true }, forwarded)).resolves.toEqual({ ok: true });
+    expect(received).toBe(2);
+
+    received = 0;
+    script = (req) => {
+      received++;
+      req.socket.destroy();
+    };
+    const error = await client.execute({ document: 'mutation Do { do }', operationName: 'Do' }, forwarded).catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ code: 'service_unavailable' });
+    expect(received).toBe(1);
+  });
+
   it('sends no Authorization when the caller has none', async () => {
     await client.execute({ document: 'query Ok { ok }' }, { ...forwarded, authorization: undefined });
 

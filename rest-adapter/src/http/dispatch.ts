@@ -1,5 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Context, Handler, OpenAPIBackend, Request as OpenApiRequest } from 'openapi-backend';
+import type { OpenAPIBackend, Operation } from 'openapi-backend';
 import { AppError, toErrorResponse, Unauthenticated, Validation } from '@gpuaas/errors';
 import type { IdempotencyStore } from '@gpuaas/idempotency';
 import type { Logger } from '@gpuaas/telemetry';
@@ -9,10 +10,12 @@ import type { OperationContext, OperationHandler, OperationRegistry, OperationRe
 import { API_PATH } from './body-parsers.js';
 import { bearerTokenFrom, refuseCredentialsInQuery, takesBearer } from './credentials.js';
 import { idempotent, takesIdempotencyKey } from './idempotency.js';
+import { createOperationRouter } from './operation-router.js';
 import { createPathMatcher } from './path-matcher.js';
-import { toFieldIssues, type AjvIssue } from './validation-errors.js';
+import { createRequestValidator, type RequestValidator, type ValidatedRequest } from './request-validator.js';
+import { toFieldIssues } from './validation-errors.js';
 
-interface WireOptions {
+interface DispatchOptions {
   contract: Contract;
   registry: OperationRegistry;
   logger: Logger;
@@ -20,74 +23,84 @@ interface WireOptions {
   idempotency: IdempotencyStore;
 }
 
+/** One operation ready to serve: how to check its callers and its request, and what answers it. */
+interface Route {
+  readonly operation: ContractOperation;
+  readonly security: ReadonlyArray<readonly string[]>;
+  readonly validate: RequestValidator;
+  readonly handler: OperationHandler | undefined;
+  readonly logger: Logger;
+}
+
 /**
- * Registers on openapi-backend what happens at each step: routing misses (404/405), the edge checks
- * (credentials in a query string, media type, presence of credentials), validation failures (400 with
- * field details), the registered handlers, and 501 for every operation nobody serves yet.
+ * Express middleware for every /api and /internal request, in openapi-backend's order: route (404/405), the edge
+ * checks (credentials in a query string, media type), security (presence of credentials), validation (400 with
+ * field details), then the registered handler or 501 for an operation nobody serves yet. Routing and each
+ * operation's validators are prepared here, once; openapi-backend supplies the dereferenced operations and the
+ * compiled Ajv validators.
  */
-export function wireOperations(api: OpenAPIBackend, { contract, registry, logger, gateway, idempotency }: WireOptions): void {
+export function createApiDispatch(api: OpenAPIBackend, { contract, registry, logger, gateway, idempotency }: DispatchOptions): RequestHandler {
   const operations = new Map(contract.operations.map((operation) => [operation.operationId, operation]));
   const unknown = registry.operationIds().filter((id) => !operations.has(id));
   // ci-allow canonical_error_guard: start-up only (contract or registry set-up), never reaches a client
   if (unknown.length > 0) throw new Error(`handlers registered for operations the contract does not define: ${unknown.join(', ')}`);
   const matcher = createPathMatcher(contract.operations);
-  const operationOf = (c: Context) => (c.operation?.operationId ? operations.get(c.operation.operationId) : undefined);
+  const checks = securityChecks(contract);
 
-  api.register({
-    postRoutingHandler: (c: Context, req: Request, res: Response) => {
-      const operation = operationOf(c);
-      if (operation) res.locals['operationId'] = operation.operationId;
-      refuseCredentialsInQuery(req.query as Record<string, unknown>, operation?.queryParameterNames ?? []);
-      if (operation) refuseUnsupportedMediaType(req, operation);
-    },
-    notFound: (_c: Context, req: Request) => {
-      throw new AppError('not_found', `No route for ${req.method} ${req.path}`);
-    },
-    methodNotAllowed: (_c: Context, req: Request, res: Response) => {
+  const resolved = api.router.getOperations();
+  const router = createOperationRouter(resolved);
+  const routes = new Map<Operation, Route>();
+  for (const resolvedOperation of resolved) {
+    const operationId = resolvedOperation.operationId as string;
+    const operation = operations.get(operationId) as ContractOperation;
+    const registered = registry.get(operationId);
+    const handler = registered && takesIdempotencyKey(operation) ? idempotent(idempotency, operation, registered) : registered;
+    routes.set(resolvedOperation, {
+      operation,
+      security: (resolvedOperation.security ?? []).map((requirement) => Object.keys(requirement)),
+      validate: createRequestValidator(api, resolvedOperation),
+      handler,
+      logger: registered ? logger.child({ operation_id: operationId }) : logger,
+    });
+  }
+
+  async function serve(req: Request, res: Response): Promise<OperationResult> {
+    refuseBadPercentEncoding(req.path);
+    const match = router.match(req.method, req.path);
+    if (match.kind !== 'found') {
+      refuseCredentialsInQuery(req.query as Record<string, unknown>, []);
+      if (match.kind === 'not_found') throw new AppError('not_found', `No route for ${req.method} ${req.path}`);
       const allowed = matcher.allowedMethods(req.path);
       res.setHeader('Allow', allowed.join(', '));
       throw new AppError('method_not_allowed', `${req.method} is not allowed on ${req.path}`, { allowed_methods: allowed });
-    },
-    unauthorizedHandler: (c: Context) => {
-      if (operationOf(c)?.security.some((schemes) => schemes.includes('stripeSignature'))) {
+    }
+    const route = routes.get(match.operation) as Route;
+    const { operation } = route;
+    res.locals['operationId'] = operation.operationId;
+    refuseCredentialsInQuery(req.query as Record<string, unknown>, operation.queryParameterNames);
+    refuseUnsupportedMediaType(req, operation);
+
+    // Any one requirement satisfied (all of its schemes present) is enough; no requirement at all means anonymous.
+    if (route.security.length > 0 && !route.security.some((schemes) => schemes.every((name) => checks[name]?.(req.headers) === true))) {
+      if (operation.security.some((schemes) => schemes.includes('stripeSignature'))) {
         throw new AppError('webhook_signature_invalid', 'The Stripe-Signature header is missing');
       }
       throw Unauthenticated('Authentication required: send an Authorization: Bearer header');
-    },
-    validationFail: (c: Context) => {
-      throw Validation(toFieldIssues((c.validation.errors ?? []) as AjvIssue[]));
-    },
-    notImplemented: (c: Context) => {
-      const operationId = c.operation.operationId ?? 'unknown';
-      throw new AppError('not_implemented', `${operationId} is in the contract but not served yet`, { operation_id: operationId });
-    },
-  });
+    }
 
-  for (const [name, check] of Object.entries(securityChecks(contract))) api.registerSecurityHandler(name, check);
+    const validated = route.validate({ params: match.params, query: req.query as Record<string, unknown>, headers: req.headers, body: req.body as unknown });
+    if (validated.errors) throw Validation(toFieldIssues(validated.errors));
 
-  for (const operationId of registry.operationIds()) {
-    const operation = operations.get(operationId) as ContractOperation;
-    const registered = registry.get(operationId) as OperationHandler;
-    const handler = takesIdempotencyKey(operation) ? idempotent(idempotency, operation, registered) : registered;
-    const scoped = logger.child({ operation_id: operationId });
-    api.register(operationId, (c: Context, req: Request, res: Response) => handler(operationContext(operation, c, req, res, scoped, gateway)));
+    if (!route.handler) {
+      throw new AppError('not_implemented', `${operation.operationId} is in the contract but not served yet`, { operation_id: operation.operationId });
+    }
+    return route.handler(operationContext(operation, match.params, validated, req, res, route.logger, gateway));
   }
-}
 
-/** Express middleware routing every /api and /internal request through openapi-backend and sending the result. */
-export function openApiMiddleware(api: OpenAPIBackend): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (!API_PATH.test(req.path)) return next();
     try {
-      refuseBadPercentEncoding(req.path);
-      const request: OpenApiRequest = {
-        method: req.method,
-        path: req.path,
-        headers: req.headers as OpenApiRequest['headers'],
-        query: req.query as OpenApiRequest['query'],
-        body: req.body as unknown,
-      };
-      send(res, (await api.handleRequest(request, req, res)) as OperationResult);
+      send(res, await serve(req, res));
     } catch (error) {
       // Catalog errors are answers, not failures: render them here so only unexpected ones reach the
       // service's error handler (which logs them and answers a bare 500).
@@ -100,7 +113,15 @@ export function openApiMiddleware(api: OpenAPIBackend): RequestHandler {
   };
 }
 
-function operationContext(operation: ContractOperation, c: Context, req: Request, res: Response, logger: Logger, gateway: GatewayClient): OperationContext {
+function operationContext(
+  operation: ContractOperation,
+  params: Record<string, string>,
+  validated: ValidatedRequest,
+  req: Request,
+  res: Response,
+  logger: Logger,
+  gateway: GatewayClient,
+): OperationContext {
   const correlationId = res.locals['correlationId'] as string;
   const forwarded = {
     // Only operations that take a bearer forward one: a stale token must not fail a login or a token refresh.
@@ -112,17 +133,19 @@ function operationContext(operation: ContractOperation, c: Context, req: Request
     operationId: operation.operationId,
     method: req.method,
     path: req.path,
-    params: (c.request.params ?? {}) as Record<string, string>,
-    query: (c.request.query ?? {}) as Record<string, unknown>,
+    params,
+    query: validated.query,
     headers: req.headers,
-    body: c.request.requestBody as unknown,
+    body: validated.body,
     rawBody: res.locals['rawBody'] as Buffer | undefined,
     bearerToken: bearerTokenFrom(req.headers.authorization),
     correlationId,
     logger,
     graphql: (document, variables) =>
       gateway.execute(
-        typeof document === 'string' ? { document, variables: variables ?? {} } : { document: document.source, operationName: document.name, variables: variables ?? {} },
+        typeof document === 'string'
+          ? { document, variables: variables ?? {} }
+          : { document: document.source, operationName: document.name, variables: variables ?? {}, idempotent: document.operation.operation === 'query' },
         forwarded,
       ),
   };
@@ -148,16 +171,18 @@ function send(res: Response, result: OperationResult): void {
  * scheme its header. Verifying the credential is the handlers' job (through the gateway or a domain service).
  * Schemes of any other kind fail closed.
  */
-function securityChecks(contract: Contract): Record<string, Handler> {
+type SecurityCheck = (headers: IncomingHttpHeaders) => boolean;
+
+function securityChecks(contract: Contract): Record<string, SecurityCheck> {
   const components = (contract.document as { components?: { securitySchemes?: Record<string, Record<string, unknown>> } }).components;
-  const checks: Record<string, Handler> = {};
+  const checks: Record<string, SecurityCheck> = {};
   for (const [name, scheme] of Object.entries(components?.securitySchemes ?? {})) {
     if (scheme['type'] === 'http' && String(scheme['scheme']).toLowerCase() === 'bearer') {
-      checks[name] = (c: Context) => bearerTokenFrom((c.request.headers as Record<string, string | undefined>)['authorization']) !== undefined;
+      checks[name] = (headers) => bearerTokenFrom(headers.authorization) !== undefined;
     } else if (scheme['type'] === 'apiKey' && scheme['in'] === 'header') {
       const header = String(scheme['name']).toLowerCase();
-      checks[name] = (c: Context) => {
-        const value = (c.request.headers as Record<string, unknown>)[header];
+      checks[name] = (headers) => {
+        const value = headers[header];
         return typeof value === 'string' && value.trim().length > 0;
       };
     } else {
