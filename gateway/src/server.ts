@@ -71,6 +71,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       logger,
       readiness: { ...subgraphReadiness(config.subgraphUrls), redis: redisReadiness(redis) },
       configure: (app) => {
+        // An ETag is a SHA-1 of every response body; GraphQL POST answers are never revalidated, so it is pure cost.
+        app.set('etag', false);
         app.use(
           '/graphql',
           refuseCredentialsInQuery(),

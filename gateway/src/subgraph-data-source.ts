@@ -2,6 +2,7 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@
 import { AppError } from '@gpuaas/errors';
 import { anonymousIdentity, GATEWAY_IDENTITY_HEADER, identityKey, signIdentity, type GatewayIdentity } from '@gpuaas/auth';
 import { currentCorrelationId, type Logger } from '@gpuaas/telemetry';
+import { createSubgraphFetcher } from './subgraph-fetcher.js';
 
 type FetcherResponse = Parameters<RemoteGraphQLDataSource['didEncounterError']>[2];
 
@@ -15,6 +16,8 @@ export interface SubgraphDataSourceOptions {
   /** The subgraph's name in the supergraph, for logs. */
   name?: string;
   logger?: Logger;
+  /** How the subgraph is called; by default a keep-alive `node:http` client of its own. */
+  fetcher?: RemoteGraphQLDataSource['fetcher'];
 }
 
 /**
@@ -28,7 +31,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   readonly #logger: Logger | undefined;
 
   constructor(url: string, identitySecret: string | Uint8Array, options: SubgraphDataSourceOptions = {}) {
-    super({ url, fetcher: fetch as unknown as RemoteGraphQLDataSource['fetcher'] });
+    super({ url, fetcher: options.fetcher ?? createSubgraphFetcher() });
     this.#identityKey = identityKey(identitySecret);
     this.#name = options.name ?? url;
     this.#logger = options.logger;
