@@ -9,8 +9,9 @@
  * `npx tsx scripts/codegen.ts` writes what changed; `--check` writes nothing, lists every stale file and exits 1
  * (the codegen_fresh gate).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSubgraphSdl } from '@gpuaas/service-kit';
 import { bundle, render } from './bundle-contracts.js';
 import { codeCatalogs, generateDocs, type DocInputs } from './gen-docs.js';
 import { generateEventTypes } from './ci/lib/codegen-event-types.js';
@@ -59,13 +60,13 @@ export async function generateAll(options: CodegenOptions): Promise<CodegenResul
   files.push({ path: 'packages/contracts/src/generated/events.ts', content: await generateEventTypes(contracts.asyncapi) });
 
   for (const subgraph of listDirs(join(root, 'subgraphs'))) {
-    const schemaPath = join(subgraph, 'schema.graphql');
-    if (!existsSync(schemaPath)) continue;
-    const source = repoPath(root, schemaPath);
+    const sdl = readSubgraphSdl(subgraph);
+    if (sdl === undefined) continue;
+    const source = repoPath(root, join(subgraph, 'schema.graphql'));
     try {
       files.push({
         path: `${repoPath(root, subgraph)}/src/generated/resolvers-types.ts`,
-        content: await generateResolverTypes(readFileSync(schemaPath, 'utf8'), source),
+        content: await generateResolverTypes(sdl, source),
       });
     } catch (error) {
       throw new Error(`${source}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readSubgraphSdl } from '@gpuaas/service-kit';
 import { apiSchemaSdl, composeSupergraph, CompositionError, type SubgraphDefinition } from '@gpuaas/gateway';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -23,10 +24,13 @@ const HEADER = [
 export function readSubgraphSchemas(root: string = repoRoot): SubgraphDefinition[] {
   const dir = join(root, 'subgraphs');
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, 'schema.graphql')))
+    .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
     .sort()
-    .map((name) => ({ name, typeDefs: readFileSync(join(dir, name, 'schema.graphql'), 'utf8') }));
+    .flatMap((name) => {
+      const typeDefs = readSubgraphSdl(join(dir, name));
+      return typeDefs === undefined ? [] : [{ name, typeDefs }];
+    });
 }
 
 /** The supergraph SDL exactly as this script writes it. Throws `CompositionError` listing every problem. */

@@ -6,3 +6,4 @@ export * from './subgraph-config.js';
 export * from './scalars.js';
 export * from './config-or-exit.js';
 export * from './apollo-plugins.js';
+export * from './subgraph-sdl.js';

@@ -5,6 +5,12 @@ import type { GraphqlDocument } from '../graphql/documents.js';
 import { accessHandlers } from './access/index.js';
 import { adminAccessHandlers } from './admin-access/index.js';
 import { v3AccessHandlers } from './v3-access/index.js';
+import { adminComputeHandlers } from './admin-compute/index.js';
+import { adminOsImageHandlers } from './admin-platform/os-images.js';
+import { catalogHandlers } from './catalog/index.js';
+import { computeHandlers } from './compute/index.js';
+import { v3ComputeHandlers } from './v3-compute/index.js';
+import { v3OsImageHandlers } from './v3-platform/os-images.js';
 
 /** An operationId of the contract (generated types), so a misspelt registration fails the typecheck. */
 export type OperationId = keyof operations & string;
@@ -86,7 +92,17 @@ export function createOperationRegistry(...groups: OperationHandlers[]): Operati
  * Handler groups served by default, each from `operations/<group>/index.ts`. Operations no group serves answer
  * 501 not_implemented.
  */
-const defaultHandlerGroups: OperationHandlers[] = [accessHandlers, adminAccessHandlers, v3AccessHandlers];
+const defaultHandlerGroups: OperationHandlers[] = [
+  accessHandlers,
+  adminAccessHandlers,
+  v3AccessHandlers,
+  catalogHandlers,
+  computeHandlers,
+  adminComputeHandlers,
+  v3ComputeHandlers,
+  adminOsImageHandlers,
+  v3OsImageHandlers,
+];
 
 /** A fresh registry with every handler the adapter serves by default (a new one per call, so tests may add to it). */
 export function defaultOperationRegistry(): OperationRegistry {

@@ -1,3 +1,3 @@
 export { createComputeSubgraph } from './server.js';
 export { loadComputeConfig, type ComputeConfig } from './config.js';
-export { loadTypeDefs, typeDefsPath } from './schema.js';
+export { loadTypeDefs, subgraphDir } from './schema.js';

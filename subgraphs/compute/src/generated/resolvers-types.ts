@@ -2,7 +2,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
-export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -16,6 +15,8 @@ export type Scalars = {
   federation__Policy: { input: string; output: string; }
   /** An RFC 3339 timestamp in UTC. */
   DateTime: { input: unknown; output: unknown; }
+  /** A JSON object (labels, task payloads). */
+  JSONObject: { input: unknown; output: unknown; }
 };
 
 export type Link__Purpose =
@@ -40,256 +41,27 @@ export type Project = {
   id: Scalars['ID']['output'];
 };
 
-export type NodeState =
-  | 'ONLINE'
-  | 'DRAINING'
-  | 'OFFLINE';
-
-export type AllocationState =
-  | 'REQUESTED'
-  | 'PROVISIONING'
-  | 'ACTIVE'
-  | 'RELEASING'
-  | 'RELEASED'
-  | 'FAILED'
-  | 'RELEASE_FAILED'
-  | 'LOST';
-
-export type GpuModel = {
-  __typename?: 'GpuModel';
+export type User = {
+  __typename?: 'User';
   id: Scalars['ID']['output'];
-  name: Scalars['String']['output'];
-  vendor: Scalars['String']['output'];
-  memoryGib: Scalars['Int']['output'];
-  sliceProfiles: Array<SliceProfile>;
-};
-
-/** A sellable unit of a GPU model: the whole card or a MIG-style slice of it. */
-export type SliceProfile = {
-  __typename?: 'SliceProfile';
-  id: Scalars['ID']['output'];
-  name: Scalars['String']['output'];
-  gpuModel: GpuModel;
-  wholeGpu: Scalars['Boolean']['output'];
-  memoryGib: Scalars['Int']['output'];
-  computeUnits: Scalars['Int']['output'];
-  pricePerHour: Money;
-  availability: Array<RegionAvailability>;
-};
-
-export type Region = {
-  __typename?: 'Region';
-  id: Scalars['ID']['output'];
-  code: Scalars['String']['output'];
-  name: Scalars['String']['output'];
-};
-
-export type RegionAvailability = {
-  __typename?: 'RegionAvailability';
-  region: Region;
-  freeSlots: Scalars['Int']['output'];
-};
-
-export type Node = {
-  __typename?: 'Node';
-  id: Scalars['ID']['output'];
-  hostname: Scalars['String']['output'];
-  region: Region;
-  state: NodeState;
-  gpuModel: GpuModel;
-  gpuCount: Scalars['Int']['output'];
-  lastHeartbeatAt?: Maybe<Scalars['DateTime']['output']>;
-  createdAt: Scalars['DateTime']['output'];
-};
-
-export type Allocation = {
-  __typename?: 'Allocation';
-  id: Scalars['ID']['output'];
-  project: Project;
-  sliceProfile: SliceProfile;
-  region: Region;
-  state: AllocationState;
-  pricePerHour: Money;
-  failureReason?: Maybe<Scalars['String']['output']>;
-  createdAt: Scalars['DateTime']['output'];
-  activatedAt?: Maybe<Scalars['DateTime']['output']>;
-  releasedAt?: Maybe<Scalars['DateTime']['output']>;
-};
-
-export type GpuModelConnection = {
-  __typename?: 'GpuModelConnection';
-  edges: Array<GpuModelEdge>;
-  pageInfo: PageInfo;
-};
-
-export type GpuModelEdge = {
-  __typename?: 'GpuModelEdge';
-  node: GpuModel;
-  cursor: Scalars['String']['output'];
-};
-
-export type SliceProfileConnection = {
-  __typename?: 'SliceProfileConnection';
-  edges: Array<SliceProfileEdge>;
-  pageInfo: PageInfo;
-};
-
-export type SliceProfileEdge = {
-  __typename?: 'SliceProfileEdge';
-  node: SliceProfile;
-  cursor: Scalars['String']['output'];
-};
-
-export type RegionConnection = {
-  __typename?: 'RegionConnection';
-  edges: Array<RegionEdge>;
-  pageInfo: PageInfo;
-};
-
-export type RegionEdge = {
-  __typename?: 'RegionEdge';
-  node: Region;
-  cursor: Scalars['String']['output'];
-};
-
-export type NodeConnection = {
-  __typename?: 'NodeConnection';
-  edges: Array<NodeEdge>;
-  pageInfo: PageInfo;
-};
-
-export type NodeEdge = {
-  __typename?: 'NodeEdge';
-  node: Node;
-  cursor: Scalars['String']['output'];
-};
-
-export type AllocationConnection = {
-  __typename?: 'AllocationConnection';
-  edges: Array<AllocationEdge>;
-  pageInfo: PageInfo;
-};
-
-export type AllocationEdge = {
-  __typename?: 'AllocationEdge';
-  node: Allocation;
-  cursor: Scalars['String']['output'];
 };
 
 export type Query = {
   __typename?: 'Query';
-  gpuModels: GpuModelConnection;
-  sliceProfiles: SliceProfileConnection;
-  regions: RegionConnection;
-  allocation?: Maybe<Allocation>;
-  allocations: AllocationConnection;
-  /** Admin only. */
-  node?: Maybe<Node>;
-  /** Admin only. */
-  nodes: NodeConnection;
-};
-
-
-export type QueryGpuModelsArgs = {
-  first?: InputMaybe<Scalars['Int']['input']>;
-  after?: InputMaybe<Scalars['String']['input']>;
-};
-
-
-export type QuerySliceProfilesArgs = {
-  gpuModelId?: InputMaybe<Scalars['ID']['input']>;
-  regionId?: InputMaybe<Scalars['ID']['input']>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-  after?: InputMaybe<Scalars['String']['input']>;
-};
-
-
-export type QueryRegionsArgs = {
-  first?: InputMaybe<Scalars['Int']['input']>;
-  after?: InputMaybe<Scalars['String']['input']>;
-};
-
-
-export type QueryAllocationArgs = {
-  id: Scalars['ID']['input'];
-};
-
-
-export type QueryAllocationsArgs = {
-  projectId: Scalars['ID']['input'];
-  state?: InputMaybe<AllocationState>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-  after?: InputMaybe<Scalars['String']['input']>;
-};
-
-
-export type QueryNodeArgs = {
-  id: Scalars['ID']['input'];
-};
-
-
-export type QueryNodesArgs = {
-  regionId?: InputMaybe<Scalars['ID']['input']>;
-  state?: InputMaybe<NodeState>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-  after?: InputMaybe<Scalars['String']['input']>;
-};
-
-export type RequestAllocationInput = {
-  projectId: Scalars['ID']['input'];
-  sliceProfileId: Scalars['ID']['input'];
-  regionId: Scalars['ID']['input'];
-  osImageId?: InputMaybe<Scalars['ID']['input']>;
-  sshKeyIds?: InputMaybe<Array<Scalars['ID']['input']>>;
-};
-
-export type ReleaseAllocationInput = {
-  id: Scalars['ID']['input'];
-};
-
-export type AdminDrainNodeInput = {
-  id: Scalars['ID']['input'];
-  reason?: InputMaybe<Scalars['String']['input']>;
+  /** Schema version marker of the compute subgraph (lets every area extend Query). */
+  computeApiVersion: Scalars['String']['output'];
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
-  requestAllocation: Allocation;
-  releaseAllocation: Allocation;
-  /** Admin only; audited: stop placing new allocations on a node. */
-  adminDrainNode: Node;
-};
-
-
-export type MutationRequestAllocationArgs = {
-  input: RequestAllocationInput;
-};
-
-
-export type MutationReleaseAllocationArgs = {
-  input: ReleaseAllocationInput;
-};
-
-
-export type MutationAdminDrainNodeArgs = {
-  input: AdminDrainNodeInput;
+  /** No-op kept so every area can extend Mutation; answers the compute API version. */
+  computePing: Scalars['String']['output'];
 };
 
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
-export type ReferenceResolver<TResult, TReference, TContext> = (
-      reference: TReference,
-      context: TContext,
-      info: GraphQLResolveInfo
-    ) => Promise<TResult> | TResult;
-
-      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
-      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
-      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
-      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
-    
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
@@ -353,33 +125,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
   info: GraphQLResolveInfo
 ) => TResult | Promise<TResult>;
 
-/** Mapping of federation types */
-export type FederationTypes = {
-  GpuModel: GpuModel;
-  SliceProfile: SliceProfile;
-  Region: Region;
-  Node: Node;
-  Allocation: Allocation;
-};
 
-/** Mapping of federation reference types */
-export type FederationReferenceTypes = {
-  GpuModel:
-    ( { __typename: 'GpuModel' }
-    & GraphQLRecursivePick<FederationTypes['GpuModel'], {"id":true}> );
-  SliceProfile:
-    ( { __typename: 'SliceProfile' }
-    & GraphQLRecursivePick<FederationTypes['SliceProfile'], {"id":true}> );
-  Region:
-    ( { __typename: 'Region' }
-    & GraphQLRecursivePick<FederationTypes['Region'], {"id":true}> );
-  Node:
-    ( { __typename: 'Node' }
-    & GraphQLRecursivePick<FederationTypes['Node'], {"id":true}> );
-  Allocation:
-    ( { __typename: 'Allocation' }
-    & GraphQLRecursivePick<FederationTypes['Allocation'], {"id":true}> );
-};
 
 
 
@@ -391,32 +137,13 @@ export type ResolversTypes = {
   federation__Policy: ResolverTypeWrapper<Scalars['federation__Policy']['output']>;
   link__Purpose: Link__Purpose;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Money: ResolverTypeWrapper<Money>;
   Project: ResolverTypeWrapper<Project>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  NodeState: NodeState;
-  AllocationState: AllocationState;
-  GpuModel: ResolverTypeWrapper<GpuModel>;
-  SliceProfile: ResolverTypeWrapper<SliceProfile>;
-  Region: ResolverTypeWrapper<Region>;
-  RegionAvailability: ResolverTypeWrapper<RegionAvailability>;
-  Node: ResolverTypeWrapper<Node>;
-  Allocation: ResolverTypeWrapper<Allocation>;
-  GpuModelConnection: ResolverTypeWrapper<GpuModelConnection>;
-  GpuModelEdge: ResolverTypeWrapper<GpuModelEdge>;
-  SliceProfileConnection: ResolverTypeWrapper<SliceProfileConnection>;
-  SliceProfileEdge: ResolverTypeWrapper<SliceProfileEdge>;
-  RegionConnection: ResolverTypeWrapper<RegionConnection>;
-  RegionEdge: ResolverTypeWrapper<RegionEdge>;
-  NodeConnection: ResolverTypeWrapper<NodeConnection>;
-  NodeEdge: ResolverTypeWrapper<NodeEdge>;
-  AllocationConnection: ResolverTypeWrapper<AllocationConnection>;
-  AllocationEdge: ResolverTypeWrapper<AllocationEdge>;
+  User: ResolverTypeWrapper<User>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  RequestAllocationInput: RequestAllocationInput;
-  ReleaseAllocationInput: ReleaseAllocationInput;
-  AdminDrainNodeInput: AdminDrainNodeInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -430,30 +157,13 @@ export type ResolversParentTypes = {
   federation__Scope: Scalars['federation__Scope']['output'];
   federation__Policy: Scalars['federation__Policy']['output'];
   DateTime: Scalars['DateTime']['output'];
+  JSONObject: Scalars['JSONObject']['output'];
   PageInfo: PageInfo;
   Money: Money;
   Project: Project;
   ID: Scalars['ID']['output'];
-  GpuModel: GpuModel | FederationReferenceTypes['GpuModel'];
-  SliceProfile: SliceProfile | FederationReferenceTypes['SliceProfile'];
-  Region: Region | FederationReferenceTypes['Region'];
-  RegionAvailability: RegionAvailability;
-  Node: Node | FederationReferenceTypes['Node'];
-  Allocation: Allocation | FederationReferenceTypes['Allocation'];
-  GpuModelConnection: GpuModelConnection;
-  GpuModelEdge: GpuModelEdge;
-  SliceProfileConnection: SliceProfileConnection;
-  SliceProfileEdge: SliceProfileEdge;
-  RegionConnection: RegionConnection;
-  RegionEdge: RegionEdge;
-  NodeConnection: NodeConnection;
-  NodeEdge: NodeEdge;
-  AllocationConnection: AllocationConnection;
-  AllocationEdge: AllocationEdge;
+  User: User;
   Query: Record<PropertyKey, never>;
-  RequestAllocationInput: RequestAllocationInput;
-  ReleaseAllocationInput: ReleaseAllocationInput;
-  AdminDrainNodeInput: AdminDrainNodeInput;
   Mutation: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -555,6 +265,10 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
+  name: 'JSONObject';
+}
+
 export type PageInfoResolvers<ContextType = any, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -569,129 +283,16 @@ export type ProjectResolvers<ContextType = any, ParentType extends ResolversPare
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
-export type GpuModelResolvers<ContextType = any, ParentType extends ResolversParentTypes['GpuModel'] = ResolversParentTypes['GpuModel'], FederationReferenceType extends FederationReferenceTypes['GpuModel'] = FederationReferenceTypes['GpuModel']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['GpuModel']> | FederationReferenceType, FederationReferenceType, ContextType>;
+export type UserResolvers<ContextType = any, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  vendor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  memoryGib?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  sliceProfiles?: Resolver<Array<ResolversTypes['SliceProfile']>, ParentType, ContextType>;
-};
-
-export type SliceProfileResolvers<ContextType = any, ParentType extends ResolversParentTypes['SliceProfile'] = ResolversParentTypes['SliceProfile'], FederationReferenceType extends FederationReferenceTypes['SliceProfile'] = FederationReferenceTypes['SliceProfile']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['SliceProfile']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  gpuModel?: Resolver<ResolversTypes['GpuModel'], ParentType, ContextType>;
-  wholeGpu?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
-  memoryGib?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  computeUnits?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  pricePerHour?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  availability?: Resolver<Array<ResolversTypes['RegionAvailability']>, ParentType, ContextType>;
-};
-
-export type RegionResolvers<ContextType = any, ParentType extends ResolversParentTypes['Region'] = ResolversParentTypes['Region'], FederationReferenceType extends FederationReferenceTypes['Region'] = FederationReferenceTypes['Region']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Region']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-};
-
-export type RegionAvailabilityResolvers<ContextType = any, ParentType extends ResolversParentTypes['RegionAvailability'] = ResolversParentTypes['RegionAvailability']> = {
-  region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
-  freeSlots?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
-export type NodeResolvers<ContextType = any, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node'], FederationReferenceType extends FederationReferenceTypes['Node'] = FederationReferenceTypes['Node']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Node']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  hostname?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
-  state?: Resolver<ResolversTypes['NodeState'], ParentType, ContextType>;
-  gpuModel?: Resolver<ResolversTypes['GpuModel'], ParentType, ContextType>;
-  gpuCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  lastHeartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-};
-
-export type AllocationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Allocation'] = ResolversParentTypes['Allocation'], FederationReferenceType extends FederationReferenceTypes['Allocation'] = FederationReferenceTypes['Allocation']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Allocation']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
-  sliceProfile?: Resolver<ResolversTypes['SliceProfile'], ParentType, ContextType>;
-  region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
-  state?: Resolver<ResolversTypes['AllocationState'], ParentType, ContextType>;
-  pricePerHour?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  activatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  releasedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-};
-
-export type GpuModelConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['GpuModelConnection'] = ResolversParentTypes['GpuModelConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['GpuModelEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-};
-
-export type GpuModelEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['GpuModelEdge'] = ResolversParentTypes['GpuModelEdge']> = {
-  node?: Resolver<ResolversTypes['GpuModel'], ParentType, ContextType>;
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-};
-
-export type SliceProfileConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['SliceProfileConnection'] = ResolversParentTypes['SliceProfileConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['SliceProfileEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-};
-
-export type SliceProfileEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['SliceProfileEdge'] = ResolversParentTypes['SliceProfileEdge']> = {
-  node?: Resolver<ResolversTypes['SliceProfile'], ParentType, ContextType>;
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-};
-
-export type RegionConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['RegionConnection'] = ResolversParentTypes['RegionConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['RegionEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-};
-
-export type RegionEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['RegionEdge'] = ResolversParentTypes['RegionEdge']> = {
-  node?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-};
-
-export type NodeConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['NodeConnection'] = ResolversParentTypes['NodeConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['NodeEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-};
-
-export type NodeEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['NodeEdge'] = ResolversParentTypes['NodeEdge']> = {
-  node?: Resolver<ResolversTypes['Node'], ParentType, ContextType>;
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-};
-
-export type AllocationConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationConnection'] = ResolversParentTypes['AllocationConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['AllocationEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-};
-
-export type AllocationEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationEdge'] = ResolversParentTypes['AllocationEdge']> = {
-  node?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType>;
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  gpuModels?: Resolver<ResolversTypes['GpuModelConnection'], ParentType, ContextType, Partial<QueryGpuModelsArgs>>;
-  sliceProfiles?: Resolver<ResolversTypes['SliceProfileConnection'], ParentType, ContextType, Partial<QuerySliceProfilesArgs>>;
-  regions?: Resolver<ResolversTypes['RegionConnection'], ParentType, ContextType, Partial<QueryRegionsArgs>>;
-  allocation?: Resolver<Maybe<ResolversTypes['Allocation']>, ParentType, ContextType, RequireFields<QueryAllocationArgs, 'id'>>;
-  allocations?: Resolver<ResolversTypes['AllocationConnection'], ParentType, ContextType, RequireFields<QueryAllocationsArgs, 'projectId'>>;
-  node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
-  nodes?: Resolver<ResolversTypes['NodeConnection'], ParentType, ContextType, Partial<QueryNodesArgs>>;
+  computeApiVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
-  requestAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationRequestAllocationArgs, 'input'>>;
-  releaseAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationReleaseAllocationArgs, 'input'>>;
-  adminDrainNode?: Resolver<ResolversTypes['Node'], ParentType, ContextType, RequireFields<MutationAdminDrainNodeArgs, 'input'>>;
+  computePing?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -700,25 +301,11 @@ export type Resolvers<ContextType = any> = {
   federation__Scope?: GraphQLScalarType;
   federation__Policy?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  JSONObject?: GraphQLScalarType;
   PageInfo?: PageInfoResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
-  GpuModel?: GpuModelResolvers<ContextType>;
-  SliceProfile?: SliceProfileResolvers<ContextType>;
-  Region?: RegionResolvers<ContextType>;
-  RegionAvailability?: RegionAvailabilityResolvers<ContextType>;
-  Node?: NodeResolvers<ContextType>;
-  Allocation?: AllocationResolvers<ContextType>;
-  GpuModelConnection?: GpuModelConnectionResolvers<ContextType>;
-  GpuModelEdge?: GpuModelEdgeResolvers<ContextType>;
-  SliceProfileConnection?: SliceProfileConnectionResolvers<ContextType>;
-  SliceProfileEdge?: SliceProfileEdgeResolvers<ContextType>;
-  RegionConnection?: RegionConnectionResolvers<ContextType>;
-  RegionEdge?: RegionEdgeResolvers<ContextType>;
-  NodeConnection?: NodeConnectionResolvers<ContextType>;
-  NodeEdge?: NodeEdgeResolvers<ContextType>;
-  AllocationConnection?: AllocationConnectionResolvers<ContextType>;
-  AllocationEdge?: AllocationEdgeResolvers<ContextType>;
+  User?: UserResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };
