@@ -1,3 +1,3 @@
 export { createBillingSubgraph } from './server.js';
 export { loadBillingConfig, type BillingConfig } from './config.js';
-export { loadTypeDefs, typeDefsPath } from './schema.js';
+export { loadTypeDefs, subgraphDir } from './schema.js';

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, type DocumentNode } from 'graphql';
+import { readSubgraphSdl } from '@gpuaas/service-kit';
 
-/** The billing subgraph's SDL; the supergraph is composed from this file (scripts/compose-supergraph.ts). */
-export const typeDefsPath = fileURLToPath(new URL('../schema.graphql', import.meta.url));
+/** The billing subgraph's folder: its SDL is `schema.graphql` plus `schema/*.graphql` (see readSubgraphSdl). */
+export const subgraphDir = fileURLToPath(new URL('..', import.meta.url));
 
 export function loadTypeDefs(): DocumentNode {
-  return parse(readFileSync(typeDefsPath, 'utf8'));
+  return parse(readSubgraphSdl(subgraphDir) ?? '');
 }

@@ -1,21 +1,19 @@
-import pg from 'pg';
-import { checkDatabase } from '@gpuaas/db';
-import { createSubgraphService, type HttpService } from '@gpuaas/service-kit';
+import { createSubgraphService, openDomainConnections, type HttpService } from '@gpuaas/service-kit';
 import { createLogger } from '@gpuaas/telemetry';
 import type { BillingConfig } from './config.js';
+import type { BillingContext, BillingDeps } from './deps.js';
 import { resolvers } from './resolvers/index.js';
 import { loadTypeDefs } from './schema.js';
 
 const NAME = 'subgraph-billing';
 
-/** Starts the billing subgraph (Apollo Federation 2) on its own HTTP server; close() drains it and the pool. */
+/** Starts the billing subgraph (Apollo Federation 2) on its own HTTP server; close() drains it, then its connections. */
 export async function createBillingSubgraph(config: BillingConfig): Promise<HttpService> {
   const logger = createLogger(NAME, config.logLevel);
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 2000, application_name: NAME });
-  // An idle client that loses its connection emits here; without a listener it would crash the process.
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
+  const connections = await openDomainConnections({ name: NAME, databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, natsUrl: config.natsUrl, logger });
+  const deps: BillingDeps = { pool: connections.pool, nats: connections.nats, redis: connections.redis, logger, config };
   try {
-    return await createSubgraphService({
+    return await createSubgraphService<BillingContext>({
       name: NAME,
       host: config.host,
       port: config.port,
@@ -24,13 +22,12 @@ export async function createBillingSubgraph(config: BillingConfig): Promise<Http
       resolvers,
       introspection: config.introspection,
       identitySecret: config.identitySecret,
-      readiness: {
-        database: () => checkDatabase(pool),
-      },
-      onClose: () => pool.end(),
+      context: (base) => ({ ...base, deps }),
+      readiness: connections.readiness,
+      onClose: () => connections.close(),
     });
   } catch (error) {
-    await pool.end();
+    await connections.close();
     throw error;
   }
 }

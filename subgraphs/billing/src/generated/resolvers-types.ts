@@ -2,7 +2,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
-export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -45,175 +44,27 @@ export type Allocation = {
   id: Scalars['ID']['output'];
 };
 
-export type LedgerEntryKind =
-  | 'TOP_UP'
-  | 'USAGE'
-  | 'REFUND'
-  | 'ADJUSTMENT';
-
-export type RefundState =
-  | 'PENDING'
-  | 'SUCCEEDED'
-  | 'FAILED';
-
-export type CheckoutSessionState =
-  | 'OPEN'
-  | 'COMPLETED'
-  | 'EXPIRED';
-
-/** A user's prepaid balance; the balance is the sum of its ledger entries. */
-export type Wallet = {
-  __typename?: 'Wallet';
+export type SliceProfile = {
+  __typename?: 'SliceProfile';
   id: Scalars['ID']['output'];
-  owner: User;
-  balance: Money;
-  /** Seconds the balance lasts at the current burn rate; null when nothing is running. */
-  runwaySeconds?: Maybe<Scalars['Int']['output']>;
-  updatedAt: Scalars['DateTime']['output'];
-};
-
-export type LedgerEntry = {
-  __typename?: 'LedgerEntry';
-  id: Scalars['ID']['output'];
-  kind: LedgerEntryKind;
-  /** Positive for credits, negative for debits. */
-  amount: Money;
-  description: Scalars['String']['output'];
-  allocation?: Maybe<Allocation>;
-  occurredAt: Scalars['DateTime']['output'];
-};
-
-export type Refund = {
-  __typename?: 'Refund';
-  id: Scalars['ID']['output'];
-  amount: Money;
-  state: RefundState;
-  reason?: Maybe<Scalars['String']['output']>;
-  createdAt: Scalars['DateTime']['output'];
-};
-
-export type CheckoutSession = {
-  __typename?: 'CheckoutSession';
-  id: Scalars['ID']['output'];
-  amount: Money;
-  state: CheckoutSessionState;
-  /** Where the browser completes the payment. */
-  checkoutUrl: Scalars['String']['output'];
-  expiresAt: Scalars['DateTime']['output'];
-  createdAt: Scalars['DateTime']['output'];
-};
-
-export type LedgerEntryConnection = {
-  __typename?: 'LedgerEntryConnection';
-  edges: Array<LedgerEntryEdge>;
-  pageInfo: PageInfo;
-};
-
-export type LedgerEntryEdge = {
-  __typename?: 'LedgerEntryEdge';
-  node: LedgerEntry;
-  cursor: Scalars['String']['output'];
-};
-
-export type RefundConnection = {
-  __typename?: 'RefundConnection';
-  edges: Array<RefundEdge>;
-  pageInfo: PageInfo;
-};
-
-export type RefundEdge = {
-  __typename?: 'RefundEdge';
-  node: Refund;
-  cursor: Scalars['String']['output'];
 };
 
 export type Query = {
   __typename?: 'Query';
-  /** The signed-in user's wallet. */
-  wallet?: Maybe<Wallet>;
-  /** The signed-in user's ledger, newest first. */
-  ledgerEntries: LedgerEntryConnection;
-  refunds: RefundConnection;
-  checkoutSession?: Maybe<CheckoutSession>;
-};
-
-
-export type QueryLedgerEntriesArgs = {
-  first?: InputMaybe<Scalars['Int']['input']>;
-  after?: InputMaybe<Scalars['String']['input']>;
-};
-
-
-export type QueryRefundsArgs = {
-  first?: InputMaybe<Scalars['Int']['input']>;
-  after?: InputMaybe<Scalars['String']['input']>;
-};
-
-
-export type QueryCheckoutSessionArgs = {
-  id: Scalars['ID']['input'];
-};
-
-export type MoneyInput = {
-  amountMinor: Scalars['String']['input'];
-  currency: Scalars['String']['input'];
-};
-
-export type CreateCheckoutSessionInput = {
-  amount: MoneyInput;
-  successUrl: Scalars['String']['input'];
-  cancelUrl: Scalars['String']['input'];
-};
-
-export type RequestRefundInput = {
-  ledgerEntryId: Scalars['ID']['input'];
-  reason?: InputMaybe<Scalars['String']['input']>;
-};
-
-export type AdminGrantCreditInput = {
-  userId: Scalars['ID']['input'];
-  amount: MoneyInput;
-  reason: Scalars['String']['input'];
+  /** Schema version marker of the billing subgraph (lets every area extend Query). */
+  billingApiVersion: Scalars['String']['output'];
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
-  createCheckoutSession: CheckoutSession;
-  requestRefund: Refund;
-  /** Admin only; audited: a manual credit with a reason. */
-  adminGrantCredit: LedgerEntry;
-};
-
-
-export type MutationCreateCheckoutSessionArgs = {
-  input: CreateCheckoutSessionInput;
-};
-
-
-export type MutationRequestRefundArgs = {
-  input: RequestRefundInput;
-};
-
-
-export type MutationAdminGrantCreditArgs = {
-  input: AdminGrantCreditInput;
+  /** No-op kept so every area can extend Mutation; answers the billing API version. */
+  billingPing: Scalars['String']['output'];
 };
 
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
-export type ReferenceResolver<TResult, TReference, TContext> = (
-      reference: TReference,
-      context: TContext,
-      info: GraphQLResolveInfo
-    ) => Promise<TResult> | TResult;
-
-      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
-      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
-      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
-      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
-    
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
@@ -277,29 +128,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
   info: GraphQLResolveInfo
 ) => TResult | Promise<TResult>;
 
-/** Mapping of federation types */
-export type FederationTypes = {
-  Wallet: Wallet;
-  LedgerEntry: LedgerEntry;
-  Refund: Refund;
-  CheckoutSession: CheckoutSession;
-};
 
-/** Mapping of federation reference types */
-export type FederationReferenceTypes = {
-  Wallet:
-    ( { __typename: 'Wallet' }
-    & GraphQLRecursivePick<FederationTypes['Wallet'], {"id":true}> );
-  LedgerEntry:
-    ( { __typename: 'LedgerEntry' }
-    & GraphQLRecursivePick<FederationTypes['LedgerEntry'], {"id":true}> );
-  Refund:
-    ( { __typename: 'Refund' }
-    & GraphQLRecursivePick<FederationTypes['Refund'], {"id":true}> );
-  CheckoutSession:
-    ( { __typename: 'CheckoutSession' }
-    & GraphQLRecursivePick<FederationTypes['CheckoutSession'], {"id":true}> );
-};
 
 
 
@@ -316,22 +145,8 @@ export type ResolversTypes = {
   User: ResolverTypeWrapper<User>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Allocation: ResolverTypeWrapper<Allocation>;
-  LedgerEntryKind: LedgerEntryKind;
-  RefundState: RefundState;
-  CheckoutSessionState: CheckoutSessionState;
-  Wallet: ResolverTypeWrapper<Wallet>;
-  LedgerEntry: ResolverTypeWrapper<LedgerEntry>;
-  Refund: ResolverTypeWrapper<Refund>;
-  CheckoutSession: ResolverTypeWrapper<CheckoutSession>;
-  LedgerEntryConnection: ResolverTypeWrapper<LedgerEntryConnection>;
-  LedgerEntryEdge: ResolverTypeWrapper<LedgerEntryEdge>;
-  RefundConnection: ResolverTypeWrapper<RefundConnection>;
-  RefundEdge: ResolverTypeWrapper<RefundEdge>;
+  SliceProfile: ResolverTypeWrapper<SliceProfile>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  MoneyInput: MoneyInput;
-  CreateCheckoutSessionInput: CreateCheckoutSessionInput;
-  RequestRefundInput: RequestRefundInput;
-  AdminGrantCreditInput: AdminGrantCreditInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -350,19 +165,8 @@ export type ResolversParentTypes = {
   User: User;
   ID: Scalars['ID']['output'];
   Allocation: Allocation;
-  Wallet: Wallet | FederationReferenceTypes['Wallet'];
-  LedgerEntry: LedgerEntry | FederationReferenceTypes['LedgerEntry'];
-  Refund: Refund | FederationReferenceTypes['Refund'];
-  CheckoutSession: CheckoutSession | FederationReferenceTypes['CheckoutSession'];
-  LedgerEntryConnection: LedgerEntryConnection;
-  LedgerEntryEdge: LedgerEntryEdge;
-  RefundConnection: RefundConnection;
-  RefundEdge: RefundEdge;
+  SliceProfile: SliceProfile;
   Query: Record<PropertyKey, never>;
-  MoneyInput: MoneyInput;
-  CreateCheckoutSessionInput: CreateCheckoutSessionInput;
-  RequestRefundInput: RequestRefundInput;
-  AdminGrantCreditInput: AdminGrantCreditInput;
   Mutation: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -482,75 +286,16 @@ export type AllocationResolvers<ContextType = any, ParentType extends ResolversP
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
-export type WalletResolvers<ContextType = any, ParentType extends ResolversParentTypes['Wallet'] = ResolversParentTypes['Wallet'], FederationReferenceType extends FederationReferenceTypes['Wallet'] = FederationReferenceTypes['Wallet']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Wallet']> | FederationReferenceType, FederationReferenceType, ContextType>;
+export type SliceProfileResolvers<ContextType = any, ParentType extends ResolversParentTypes['SliceProfile'] = ResolversParentTypes['SliceProfile']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  owner?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
-  balance?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  runwaySeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-};
-
-export type LedgerEntryResolvers<ContextType = any, ParentType extends ResolversParentTypes['LedgerEntry'] = ResolversParentTypes['LedgerEntry'], FederationReferenceType extends FederationReferenceTypes['LedgerEntry'] = FederationReferenceTypes['LedgerEntry']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['LedgerEntry']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  kind?: Resolver<ResolversTypes['LedgerEntryKind'], ParentType, ContextType>;
-  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  allocation?: Resolver<Maybe<ResolversTypes['Allocation']>, ParentType, ContextType>;
-  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-};
-
-export type RefundResolvers<ContextType = any, ParentType extends ResolversParentTypes['Refund'] = ResolversParentTypes['Refund'], FederationReferenceType extends FederationReferenceTypes['Refund'] = FederationReferenceTypes['Refund']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Refund']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  state?: Resolver<ResolversTypes['RefundState'], ParentType, ContextType>;
-  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-};
-
-export type CheckoutSessionResolvers<ContextType = any, ParentType extends ResolversParentTypes['CheckoutSession'] = ResolversParentTypes['CheckoutSession'], FederationReferenceType extends FederationReferenceTypes['CheckoutSession'] = FederationReferenceTypes['CheckoutSession']> = {
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['CheckoutSession']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  state?: Resolver<ResolversTypes['CheckoutSessionState'], ParentType, ContextType>;
-  checkoutUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-};
-
-export type LedgerEntryConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['LedgerEntryConnection'] = ResolversParentTypes['LedgerEntryConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['LedgerEntryEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-};
-
-export type LedgerEntryEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['LedgerEntryEdge'] = ResolversParentTypes['LedgerEntryEdge']> = {
-  node?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType>;
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-};
-
-export type RefundConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['RefundConnection'] = ResolversParentTypes['RefundConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['RefundEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-};
-
-export type RefundEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['RefundEdge'] = ResolversParentTypes['RefundEdge']> = {
-  node?: Resolver<ResolversTypes['Refund'], ParentType, ContextType>;
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  wallet?: Resolver<Maybe<ResolversTypes['Wallet']>, ParentType, ContextType>;
-  ledgerEntries?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, Partial<QueryLedgerEntriesArgs>>;
-  refunds?: Resolver<ResolversTypes['RefundConnection'], ParentType, ContextType, Partial<QueryRefundsArgs>>;
-  checkoutSession?: Resolver<Maybe<ResolversTypes['CheckoutSession']>, ParentType, ContextType, RequireFields<QueryCheckoutSessionArgs, 'id'>>;
+  billingApiVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
-  createCheckoutSession?: Resolver<ResolversTypes['CheckoutSession'], ParentType, ContextType, RequireFields<MutationCreateCheckoutSessionArgs, 'input'>>;
-  requestRefund?: Resolver<ResolversTypes['Refund'], ParentType, ContextType, RequireFields<MutationRequestRefundArgs, 'input'>>;
-  adminGrantCredit?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType, RequireFields<MutationAdminGrantCreditArgs, 'input'>>;
+  billingPing?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -563,14 +308,7 @@ export type Resolvers<ContextType = any> = {
   Money?: MoneyResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   Allocation?: AllocationResolvers<ContextType>;
-  Wallet?: WalletResolvers<ContextType>;
-  LedgerEntry?: LedgerEntryResolvers<ContextType>;
-  Refund?: RefundResolvers<ContextType>;
-  CheckoutSession?: CheckoutSessionResolvers<ContextType>;
-  LedgerEntryConnection?: LedgerEntryConnectionResolvers<ContextType>;
-  LedgerEntryEdge?: LedgerEntryEdgeResolvers<ContextType>;
-  RefundConnection?: RefundConnectionResolvers<ContextType>;
-  RefundEdge?: RefundEdgeResolvers<ContextType>;
+  SliceProfile?: SliceProfileResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };
