@@ -134,7 +134,7 @@ export function callerIdentityOf(res: Response): GatewayIdentity {
 }
 
 /** Query parameters that would carry a credential in a URL, where logs, proxies and browser history keep it. */
-const CREDENTIAL_QUERY_PARAMETERS = ['access_token', 'token', 'bearer', 'refresh_token', 'id_token', 'authorization'];
+export const CREDENTIAL_QUERY_PARAMETERS = ['access_token', 'token', 'bearer', 'refresh_token', 'id_token', 'authorization'];
 
 /**
  * Tokens are accepted only in the Authorization header. A request that puts one in the query string is refused

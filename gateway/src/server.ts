@@ -14,6 +14,7 @@ import { depthLimitRule } from './depth-limit.js';
 import { queryCostPlugin } from './query-cost.js';
 import { redisReadiness, subgraphReadiness } from './readiness.js';
 import { SubgraphDataSource, type GatewayContext } from './subgraph-data-source.js';
+import { serveGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
 import { loadSupergraphSdl, subgraphNames, type SubgraphName } from './supergraph.js';
 
 export interface GatewayDeps {
@@ -34,11 +35,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   // @apollo/gateway would otherwise probe cloud metadata endpoints and export usage metrics to Apollo from its
   // constructor; this variable is its only off switch, so it is set here rather than left to each environment.
   process.env['APOLLO_TELEMETRY_DISABLED'] = 'true';
+  const supergraphSdl = deps.supergraphSdl ?? loadSupergraphSdl();
   const gateway = new ApolloGateway({
-    supergraphSdl: deps.supergraphSdl ?? loadSupergraphSdl(),
+    supergraphSdl,
     buildService: ({ name }) => new SubgraphDataSource(urlOf(config, name), config.identitySecret, { name, logger }),
     logger,
   });
+  let subscriptions: GatewaySubscriptions | undefined;
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions?.setSupergraph(coreSupergraphSdl));
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger,
@@ -64,7 +68,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     audience: ACCESS_TOKEN_AUDIENCE,
   });
   try {
-    return await createHttpService({
+    const service = await createHttpService({
       name: 'gateway',
       host: config.host,
       port: config.port,
@@ -88,6 +92,27 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         await closeRedis(redis);
       },
     });
+    // Subscriptions: graphql-ws on the same server and path, bridged to the subgraphs' own websockets.
+    subscriptions = serveGatewaySubscriptions({
+      server: service.server,
+      path: '/graphql',
+      supergraphSdl,
+      logger,
+      identitySecret: config.identitySecret,
+      authenticate,
+      clientIp,
+      subgraphUrl: (name) => urlOf(config, name),
+      dataSources: Object.fromEntries(subgraphNames.map((name) => [name, new SubgraphDataSource(config.subgraphUrls[name], config.identitySecret, { name, logger })])),
+      maxQueryDepth: config.maxQueryDepth,
+    });
+    const live = subscriptions;
+    return {
+      ...service,
+      async close() {
+        await live.close();
+        await service.close();
+      },
+    };
   } catch (error) {
     await apollo.stop();
     await closeRedis(redis);

@@ -19,10 +19,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** A query `depth` fields deep that is otherwise valid: allocation → sliceProfile → gpuModel → sliceProfiles → gpuModel … */
+/** A query `depth` fields deep that is otherwise valid: catalogGpuModels → edges → node → profiles → gpuModel → profiles … */
 function nestedQuery(depth: number): string {
-  const fields = ['allocation(id: "0193a0b0-0000-7000-8000-000000000000")', 'sliceProfile'];
-  while (fields.length < depth - 1) fields.push(fields.length % 2 === 0 ? 'gpuModel' : 'sliceProfiles');
+  const fields = ['catalogGpuModels', 'edges', 'node'];
+  while (fields.length < depth - 1) fields.push(fields.length % 2 === 1 ? 'profiles' : 'gpuModel');
   return `{ ${fields.join(' { ')} { id }${' }'.repeat(fields.length - 1)} }`;
 }
 
@@ -120,13 +120,14 @@ describe('gateway over the five subgraphs', () => {
   });
 
   it('runs an operation exactly 12 levels deep when its cost is allowed', async () => {
-    // This path crosses four unpaginated lists (50⁴ items), far over the default cost limit; raise it for this test.
-    const gateway = await createGateway(gatewayConfig(graphqlUrls(stack.subgraphs), stack.redis.keyPrefix, { maxQueryCost: 50_000_000 }));
+    // This path crosses a connection and four unbounded lists, far over the default cost limit; raise it for this test.
+    const gateway = await createGateway(gatewayConfig(graphqlUrls(stack.subgraphs), stack.redis.keyPrefix, { maxQueryCost: 1e12 }));
     try {
       const response = await postGraphQL(`${gateway.url}/graphql`, nestedQuery(12));
-      // It got past validation and the cost check and reached the compute subgraph.
+      // It got past validation and the cost check and reached the compute subgraph (which wants a signed-in caller).
       expect(response.status, response.text).toBe(200);
-      expect(response.body.errors?.[0]?.path).toEqual(['allocation']);
+      expect(response.body.errors?.[0]?.path).toEqual(['catalogGpuModels']);
+      expect(response.body.errors?.[0]?.extensions?.['code']).toBe('unauthenticated');
     } finally {
       await gateway.close();
     }

@@ -7,3 +7,6 @@ export * from './scalars.js';
 export * from './config-or-exit.js';
 export * from './apollo-plugins.js';
 export * from './subgraph-sdl.js';
+export * from './subgraph-subscriptions.js';
+export * from './merge-resolvers.js';
+export * from './domain-connections.js';

@@ -10,6 +10,7 @@ import { offlineApolloPlugins } from './apollo-plugins.js';
 import { requireGatewayIdentity, subgraphContextOf, type IdentitySecret, type SubgraphContext } from './gateway-identity.js';
 import { formatGraphQLError } from './graphql-errors.js';
 import { createHttpService, type HttpService, type ReadinessCheck } from './http-service.js';
+import { serveSubgraphSubscriptions } from './subgraph-subscriptions.js';
 
 export { formatGraphQLError, sendGraphQLError } from './graphql-errors.js';
 export type { GraphQLResolverMap };
@@ -28,9 +29,9 @@ export interface SubgraphServiceOptions<Context extends SubgraphContext = Subgra
   identitySecret: IdentitySecret;
   /**
    * Extends the per-request context; `base` holds the verified caller and correlation id. Without it resolvers
-   * get `base` itself.
+   * get `base` itself. `req` is undefined for operations over the subscription websocket.
    */
-  context?: (base: SubgraphContext, req: express.Request) => Context | Promise<Context>;
+  context?: (base: SubgraphContext, req: express.Request | undefined) => Context | Promise<Context>;
   readiness?: Record<string, ReadinessCheck>;
   introspection?: boolean;
   /** Extra HTTP routes beside `/graphql`, outside the identity guard (e.g. access's `/.well-known/jwks.json`). */
@@ -46,8 +47,9 @@ export async function createSubgraphService<Context extends SubgraphContext = Su
   options: SubgraphServiceOptions<Context>,
 ): Promise<HttpService> {
   const guard = requireGatewayIdentity(options.identitySecret);
+  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]);
   const apollo = new ApolloServer<Context>({
-    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
+    schema,
     introspection: options.introspection ?? true,
     includeStacktraceInErrorResponses: false,
     // closeOnSignals owns shutdown; Apollo's own handler would stop early and re-raise the signal.
@@ -63,7 +65,7 @@ export async function createSubgraphService<Context extends SubgraphContext = Su
     return options.context ? options.context(base, req) : (base as Context);
   };
   try {
-    return await createHttpService({
+    const service = await createHttpService({
       name: options.name,
       host: options.host,
       port: options.port,
@@ -83,6 +85,23 @@ export async function createSubgraphService<Context extends SubgraphContext = Su
         await options.onClose?.();
       },
     });
+    // A schema with a Subscription type is also served over graphql-ws on the same path (the gateway's bridge).
+    if (!schema.getSubscriptionType()) return service;
+    const subscriptions = serveSubgraphSubscriptions<Context>({
+      server: service.server,
+      path: '/graphql',
+      schema,
+      identitySecret: options.identitySecret,
+      logger: options.logger,
+      context: (base) => (options.context ? options.context(base, undefined) : (base as Context)),
+    });
+    return {
+      ...service,
+      async close() {
+        await subscriptions.close();
+        await service.close();
+      },
+    };
   } catch (error) {
     await apollo.stop();
     throw error;

@@ -34,7 +34,7 @@ beforeAll(async () => {
     logger: createLogger('identity-echo', 'silent'),
     typeDefs,
     identitySecret: secret,
-    context: (base, req) => ({ ...base, userAgent: req.headers['user-agent'] ?? '' }),
+    context: (base, req) => ({ ...base, userAgent: req?.headers['user-agent'] ?? '' }),
     resolvers: {
       Query: {
         caller: (_parent: unknown, _args: unknown, context: EchoContext) => ({

@@ -1,0 +1,2 @@
+export { serveGatewaySubscriptions, type GatewaySubscriptionOptions, type GatewaySubscriptions } from './subscription-server.js';
+export { EventStream } from './event-stream.js';
