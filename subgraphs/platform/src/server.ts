@@ -3,6 +3,7 @@ import { checkDatabase } from '@gpuaas/db';
 import { createSubgraphService, type HttpService } from '@gpuaas/service-kit';
 import { createLogger } from '@gpuaas/telemetry';
 import type { PlatformConfig } from './config.js';
+import type { PlatformContext, PlatformDeps } from './context.js';
 import { resolvers } from './resolvers/index.js';
 import { loadTypeDefs } from './schema.js';
 
@@ -15,7 +16,8 @@ export async function createPlatformSubgraph(config: PlatformConfig): Promise<Ht
   // An idle client that loses its connection emits here; without a listener it would crash the process.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
   try {
-    return await createSubgraphService({
+    const deps: PlatformDeps = { pool, logger };
+    return await createSubgraphService<PlatformContext>({
       name: NAME,
       host: config.host,
       port: config.port,
@@ -24,6 +26,7 @@ export async function createPlatformSubgraph(config: PlatformConfig): Promise<Ht
       resolvers,
       introspection: config.introspection,
       identitySecret: config.identitySecret,
+      context: (base) => ({ ...base, deps }),
       readiness: {
         database: () => checkDatabase(pool),
       },

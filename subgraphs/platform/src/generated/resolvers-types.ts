@@ -45,6 +45,11 @@ export type PlatformInfo = {
   version: Scalars['String']['output'];
 };
 
+/** `ACTIVE`: may be chosen for new allocations; `DEPRECATED`: kept for the allocations that run it, not offered for new ones. */
+export type OsImageStatus =
+  | 'ACTIVE'
+  | 'DEPRECATED';
+
 export type OsImage = {
   __typename?: 'OsImage';
   id: Scalars['ID']['output'];
@@ -53,6 +58,20 @@ export type OsImage = {
   /** Offered by default when an allocation names no image. */
   isDefault: Scalars['Boolean']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /** The distribution family, e.g. `ubuntu`. */
+  family: Scalars['String']['output'];
+  /** CUDA toolkit version; null when the image ships none. */
+  cudaVersion?: Maybe<Scalars['String']['output']>;
+  /** NVIDIA driver version; null when the image ships none. */
+  driverVersion?: Maybe<Scalars['String']['output']>;
+  status: OsImageStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  /** Name, version and toolchain in one line, for pickers. */
+  displayName: Scalars['String']['output'];
+  /** Admin only: the image reference the agent boots. */
+  imageRef: Scalars['String']['output'];
+  /** Admin only: allocations in requested/provisioning/active/releasing that run the image. */
+  liveAllocationCount: Scalars['Int']['output'];
 };
 
 /** One privileged action, written by the domain that performed it. */
@@ -139,8 +158,14 @@ export type Query = {
   __typename?: 'Query';
   platformInfo: PlatformInfo;
   serverTime: Scalars['DateTime']['output'];
+  /** Active and deprecated images (never deleted ones): default first, then by family, name and version (newest first). */
   osImages: OsImageConnection;
+  /** A deleted or unknown image answers not_found. */
   osImage?: Maybe<OsImage>;
+  /** Admin only. Same listing as osImages, for operators. */
+  adminOsImages: OsImageConnection;
+  /** Admin only. A deleted or unknown image answers not_found. */
+  adminOsImage: OsImage;
   /** Admin only. */
   auditLog: AuditLogEntryConnection;
   /** Admin only. */
@@ -155,10 +180,25 @@ export type Query = {
 export type QueryOsImagesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  family?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<OsImageStatus>;
 };
 
 
 export type QueryOsImageArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAdminOsImagesArgs = {
+  family?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<OsImageStatus>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryAdminOsImageArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -196,13 +236,44 @@ export type AdminCreateOsImageInput = {
   name: Scalars['String']['input'];
   version: Scalars['String']['input'];
   isDefault?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Required (optional in the schema only so older clients' documents stay valid). */
+  family?: InputMaybe<Scalars['String']['input']>;
+  /** Required (optional in the schema only so older clients' documents stay valid). */
+  imageRef?: InputMaybe<Scalars['String']['input']>;
+  cudaVersion?: InputMaybe<Scalars['String']['input']>;
+  driverVersion?: InputMaybe<Scalars['String']['input']>;
+  /** Defaults to ACTIVE. */
+  status?: InputMaybe<OsImageStatus>;
+};
+
+/** Fields left out are unchanged; an explicit null clears cudaVersion/driverVersion. */
+export type AdminUpdateOsImageInput = {
+  id: Scalars['ID']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+  version?: InputMaybe<Scalars['String']['input']>;
+  family?: InputMaybe<Scalars['String']['input']>;
+  imageRef?: InputMaybe<Scalars['String']['input']>;
+  cudaVersion?: InputMaybe<Scalars['String']['input']>;
+  driverVersion?: InputMaybe<Scalars['String']['input']>;
+  /** Only true is accepted on a non-default image; move the default by flagging another image. */
+  isDefault?: InputMaybe<Scalars['Boolean']['input']>;
+  status?: InputMaybe<OsImageStatus>;
+};
+
+export type AdminDeleteOsImageInput = {
+  id: Scalars['ID']['input'];
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Marks one of the signed-in user's notifications read (the first time counts); another user's answers not_found. */
   markNotificationRead: Notification;
   /** Admin only. */
   adminCreateOsImage: OsImage;
+  /** Admin only. Audited as os_image.update. */
+  adminUpdateOsImage: OsImage;
+  /** Admin only. Refuses an image live allocations use, and the default (conflict). Audited as os_image.delete. */
+  adminDeleteOsImage: Scalars['Boolean']['output'];
 };
 
 
@@ -213,6 +284,22 @@ export type MutationMarkNotificationReadArgs = {
 
 export type MutationAdminCreateOsImageArgs = {
   input: AdminCreateOsImageInput;
+};
+
+
+export type MutationAdminUpdateOsImageArgs = {
+  input: AdminUpdateOsImageInput;
+};
+
+
+export type MutationAdminDeleteOsImageArgs = {
+  input: AdminDeleteOsImageInput;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Each notification the signed-in user receives from now on (allocation, balance and payment events), as it is recorded. */
+  notificationAdded: Notification;
 };
 
 
@@ -332,6 +419,7 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   NotificationSeverity: NotificationSeverity;
   PlatformInfo: ResolverTypeWrapper<PlatformInfo>;
+  OsImageStatus: OsImageStatus;
   OsImage: ResolverTypeWrapper<OsImage>;
   AuditLogEntry: ResolverTypeWrapper<AuditLogEntry>;
   Runbook: ResolverTypeWrapper<Runbook>;
@@ -347,7 +435,10 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   MarkNotificationReadInput: MarkNotificationReadInput;
   AdminCreateOsImageInput: AdminCreateOsImageInput;
+  AdminUpdateOsImageInput: AdminUpdateOsImageInput;
+  AdminDeleteOsImageInput: AdminDeleteOsImageInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -379,7 +470,10 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   MarkNotificationReadInput: MarkNotificationReadInput;
   AdminCreateOsImageInput: AdminCreateOsImageInput;
+  AdminUpdateOsImageInput: AdminUpdateOsImageInput;
+  AdminDeleteOsImageInput: AdminDeleteOsImageInput;
   Mutation: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
   Int: Scalars['Int']['output'];
@@ -501,6 +595,14 @@ export type OsImageResolvers<ContextType = any, ParentType extends ResolversPare
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   isDefault?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  family?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cudaVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  driverVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['OsImageStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  imageRef?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  liveAllocationCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type AuditLogEntryResolvers<ContextType = any, ParentType extends ResolversParentTypes['AuditLogEntry'] = ResolversParentTypes['AuditLogEntry'], FederationReferenceType extends FederationReferenceTypes['AuditLogEntry'] = FederationReferenceTypes['AuditLogEntry']> = {
@@ -578,6 +680,8 @@ export type QueryResolvers<ContextType = any, ParentType extends ResolversParent
   serverTime?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   osImages?: Resolver<ResolversTypes['OsImageConnection'], ParentType, ContextType, Partial<QueryOsImagesArgs>>;
   osImage?: Resolver<Maybe<ResolversTypes['OsImage']>, ParentType, ContextType, RequireFields<QueryOsImageArgs, 'id'>>;
+  adminOsImages?: Resolver<ResolversTypes['OsImageConnection'], ParentType, ContextType, Partial<QueryAdminOsImagesArgs>>;
+  adminOsImage?: Resolver<ResolversTypes['OsImage'], ParentType, ContextType, RequireFields<QueryAdminOsImageArgs, 'id'>>;
   auditLog?: Resolver<ResolversTypes['AuditLogEntryConnection'], ParentType, ContextType, Partial<QueryAuditLogArgs>>;
   runbooks?: Resolver<ResolversTypes['RunbookConnection'], ParentType, ContextType, Partial<QueryRunbooksArgs>>;
   runbook?: Resolver<Maybe<ResolversTypes['Runbook']>, ParentType, ContextType, RequireFields<QueryRunbookArgs, 'slug'>>;
@@ -587,6 +691,12 @@ export type QueryResolvers<ContextType = any, ParentType extends ResolversParent
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   markNotificationRead?: Resolver<ResolversTypes['Notification'], ParentType, ContextType, RequireFields<MutationMarkNotificationReadArgs, 'input'>>;
   adminCreateOsImage?: Resolver<ResolversTypes['OsImage'], ParentType, ContextType, RequireFields<MutationAdminCreateOsImageArgs, 'input'>>;
+  adminUpdateOsImage?: Resolver<ResolversTypes['OsImage'], ParentType, ContextType, RequireFields<MutationAdminUpdateOsImageArgs, 'input'>>;
+  adminDeleteOsImage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationAdminDeleteOsImageArgs, 'input'>>;
+};
+
+export type SubscriptionResolvers<ContextType = any, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  notificationAdded?: SubscriptionResolver<ResolversTypes['Notification'], "notificationAdded", ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -612,6 +722,7 @@ export type Resolvers<ContextType = any> = {
   NotificationEdge?: NotificationEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = any> = {

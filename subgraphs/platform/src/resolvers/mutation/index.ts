@@ -1,11 +1,8 @@
-import { NotImplemented } from '@gpuaas/errors';
+import { osImageMutations } from '../os-image-roots.js';
+import { notificationMutations } from '../../notifications/resolvers.js';
 
 /** Root mutations; each takes one `input` argument. */
 export const Mutation = {
-  markNotificationRead: () => {
-    throw NotImplemented('Mutation.markNotificationRead');
-  },
-  adminCreateOsImage: () => {
-    throw NotImplemented('Mutation.adminCreateOsImage');
-  },
+  ...notificationMutations,
+  ...osImageMutations,
 };

@@ -1,17 +1,14 @@
 import { NotImplemented } from '@gpuaas/errors';
 import { platformInfo } from './platform-info.js';
 import { serverTime } from './server-time.js';
+import { osImageQueries } from '../os-image-roots.js';
+import { notificationQueries } from '../../notifications/resolvers.js';
 
 /** Root query fields; each stub turns into a thin resolver over a service when its domain issue lands. */
 export const Query = {
   platformInfo,
   serverTime,
-  osImages: () => {
-    throw NotImplemented('Query.osImages');
-  },
-  osImage: () => {
-    throw NotImplemented('Query.osImage');
-  },
+  ...osImageQueries,
   auditLog: () => {
     throw NotImplemented('Query.auditLog');
   },
@@ -21,7 +18,5 @@ export const Query = {
   runbook: () => {
     throw NotImplemented('Query.runbook');
   },
-  notifications: () => {
-    throw NotImplemented('Query.notifications');
-  },
+  ...notificationQueries,
 };
