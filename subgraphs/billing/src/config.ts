@@ -11,6 +11,8 @@ const schema = z
     STRIPE_SECRET_KEY: z.string().min(1).default('sk_test_gpuaas_dev'),
     STRIPE_API_BASE_URL: z.string().url().optional(),
     STRIPE_WEBHOOK_SECRET: z.string().min(1).default('whsec_gpuaas_dev'),
+    /** How far a webhook signature's timestamp may lie from now, either way, before the delivery is refused. */
+    STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
     /** Where Stripe Checkout sends the browser back (the console's pages). */
     CHECKOUT_SUCCESS_URL: z.string().url().default('http://127.0.0.1:5173/billing/checkout/success'),
     CHECKOUT_CANCEL_URL: z.string().url().default('http://127.0.0.1:5173/billing/checkout/cancel'),
@@ -22,6 +24,8 @@ export interface StripeSettings {
   /** Unset in production (the SDK's default host); set to a loopback URL in tests. */
   readonly apiBaseUrl: string | undefined;
   readonly webhookSecret: string;
+  /** Seconds a signature's timestamp may be old (or ahead); 300 when unset. */
+  readonly webhookToleranceSeconds?: number;
   readonly checkoutSuccessUrl: string;
   readonly checkoutCancelUrl: string;
 }
@@ -48,6 +52,7 @@ export function loadBillingConfig(env: Readonly<Record<string, string | undefine
       secretKey: parsed.STRIPE_SECRET_KEY,
       apiBaseUrl: parsed.STRIPE_API_BASE_URL,
       webhookSecret: parsed.STRIPE_WEBHOOK_SECRET,
+      webhookToleranceSeconds: parsed.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
       checkoutSuccessUrl: parsed.CHECKOUT_SUCCESS_URL,
       checkoutCancelUrl: parsed.CHECKOUT_CANCEL_URL,
     },

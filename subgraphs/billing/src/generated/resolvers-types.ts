@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -53,12 +54,427 @@ export type Query = {
   __typename?: 'Query';
   /** Schema version marker of the billing subgraph (lets every area extend Query). */
   billingApiVersion: Scalars['String']['output'];
+  /** The signed-in user's personal wallet (billingBalance has the project wallets and the low-balance state). */
+  wallet?: Maybe<Wallet>;
+  /** The caller's personal wallet's ledger, or `projectId`'s (owner and admin only), newest first. */
+  ledgerEntries: LedgerEntryConnection;
+  /** Admin only: any wallet's ledger, named by exactly one of `userId` or `projectId`. */
+  adminLedgerEntries: LedgerEntryConnection;
+  /** The caller's personal wallet, or `projectId`'s (owner and admin only). */
+  billingBalance: BillingBalance;
+  /** Metered usage booked in [from, to) (at most 92 days), grouped by allocation, UTC day or profile. */
+  billingUsage: UsageReport;
+  /** The caller's checkout sessions, newest first. */
+  checkoutSessions: CheckoutSessionConnection;
+  /** One of the caller's checkout sessions; another user's answers not_found. */
+  checkoutSession: CheckoutSession;
+  /** Every checkout session (admin role), newest first. */
+  adminPaymentSessions: AdminPaymentSessionConnection;
+  /** The caller's refund requests, newest first. */
+  refunds: RefundConnection;
+  /** One of the caller's refund requests; another user's answers not_found. */
+  refund: Refund;
+  /** Every refund request (admin role), oldest first: the review queue. */
+  adminRefunds: RefundConnection;
+};
+
+
+export type QueryLedgerEntriesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+  kind?: InputMaybe<LedgerEntryKind>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+export type QueryAdminLedgerEntriesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+  kind?: InputMaybe<LedgerEntryKind>;
+};
+
+
+export type QueryBillingBalanceArgs = {
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type QueryBillingUsageArgs = {
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
+  groupBy?: InputMaybe<UsageGroupBy>;
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type QueryCheckoutSessionsArgs = {
+  state?: InputMaybe<CheckoutSessionState>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryCheckoutSessionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAdminPaymentSessionsArgs = {
+  state?: InputMaybe<CheckoutSessionState>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryRefundsArgs = {
+  status?: InputMaybe<RefundStatus>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryRefundArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAdminRefundsArgs = {
+  status?: InputMaybe<RefundStatus>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
   /** No-op kept so every area can extend Mutation; answers the billing API version. */
   billingPing: Scalars['String']['output'];
+  /** Admin only: books an admin_credit on a wallet. Audited. */
+  adminGrantCredit: LedgerEntry;
+  /** Opens a Stripe checkout session; the wallet is credited only when Stripe confirms the payment. */
+  createCheckoutSession: CheckoutSession;
+  requestRefund: Refund;
+  /** Approves a requested refund and refunds it through Stripe (admin role, audited). */
+  adminApproveRefund: Refund;
+  /** Rejects a requested refund (admin role, audited). */
+  adminRejectRefund: Refund;
+};
+
+
+export type MutationAdminGrantCreditArgs = {
+  input: AdminGrantCreditInput;
+};
+
+
+export type MutationCreateCheckoutSessionArgs = {
+  input: CreateCheckoutSessionInput;
+};
+
+
+export type MutationRequestRefundArgs = {
+  input: RequestRefundInput;
+};
+
+
+export type MutationAdminApproveRefundArgs = {
+  input: AdminApproveRefundInput;
+};
+
+
+export type MutationAdminRejectRefundArgs = {
+  input: AdminRejectRefundInput;
+};
+
+export type LedgerEntryKind =
+  | 'TOP_UP'
+  | 'USAGE'
+  | 'REFUND'
+  | 'ADJUSTMENT'
+  | 'TOPUP_CREDIT'
+  | 'USAGE_DEBIT'
+  | 'ADMIN_CREDIT';
+
+export type WalletOwnerKind =
+  | 'USER'
+  | 'PROJECT';
+
+/** Whose wallet it is: a user's personal wallet or a project's. */
+export type WalletOwner = {
+  __typename?: 'WalletOwner';
+  kind: WalletOwnerKind;
+  id: Scalars['ID']['output'];
+};
+
+/** One entry of a wallet's append-only ledger (the wallet's side of a double-entry posting). */
+export type LedgerEntry = {
+  __typename?: 'LedgerEntry';
+  id: Scalars['ID']['output'];
+  walletId: Scalars['ID']['output'];
+  kind: LedgerEntryKind;
+  /** Signed: credits positive, debits negative. */
+  amount: Money;
+  /** The wallet's balance right after this entry. */
+  balanceAfter: Money;
+  allocationId?: Maybe<Scalars['ID']['output']>;
+  paymentId?: Maybe<Scalars['ID']['output']>;
+  refundId?: Maybe<Scalars['ID']['output']>;
+  description: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** The metered allocation (usage debits). */
+  allocation?: Maybe<Allocation>;
+  /** @deprecated Use createdAt. */
+  occurredAt: Scalars['DateTime']['output'];
+};
+
+export type LedgerEntryEdge = {
+  __typename?: 'LedgerEntryEdge';
+  node: LedgerEntry;
+  cursor: Scalars['String']['output'];
+};
+
+export type LedgerEntryConnection = {
+  __typename?: 'LedgerEntryConnection';
+  edges: Array<LedgerEntryEdge>;
+  pageInfo: PageInfo;
+};
+
+/** A wallet's balance (the sum of its ledger entries) and how long it lasts at the current burn rate. */
+export type Wallet = {
+  __typename?: 'Wallet';
+  id: Scalars['ID']['output'];
+  owner: User;
+  balance: Money;
+  /** Seconds the balance lasts at the current burn rate; null when nothing is running. */
+  runwaySeconds?: Maybe<Scalars['Int']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** Exactly one of `userId` (the personal wallet) or `projectId` (the project's wallet). */
+export type AdminGrantCreditInput = {
+  userId?: InputMaybe<Scalars['ID']['input']>;
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+  amount: MoneyInput;
+  reason: Scalars['String']['input'];
+};
+
+export type LowBalanceState =
+  | 'NONE'
+  | 'WARNING'
+  | 'AUTO_RELEASE_PENDING'
+  | 'DEPLETED';
+
+/** A wallet's balance (the sum of its ledger entries), what it burns per hour now, and how long that lasts. */
+export type BillingBalance = {
+  __typename?: 'BillingBalance';
+  walletId: Scalars['ID']['output'];
+  owner: WalletOwner;
+  balance: Money;
+  burnRatePerHour: Money;
+  /** Seconds until the balance reaches zero at the current burn rate; null when nothing burns. */
+  runwaySeconds?: Maybe<Scalars['Int']['output']>;
+  lowBalance: LowBalanceState;
+  autoReleaseDeadline?: Maybe<Scalars['DateTime']['output']>;
+  asOf: Scalars['DateTime']['output'];
+};
+
+export type UsageGroupBy =
+  | 'ALLOCATION'
+  | 'DAY'
+  | 'PROFILE';
+
+export type UsageRow = {
+  __typename?: 'UsageRow';
+  key: Scalars['String']['output'];
+  allocationId?: Maybe<Scalars['ID']['output']>;
+  /** UTC day, YYYY-MM-DD. */
+  day?: Maybe<Scalars['String']['output']>;
+  profileId?: Maybe<Scalars['ID']['output']>;
+  quantitySeconds: Scalars['Int']['output'];
+  amount: Money;
+};
+
+export type UsageTotals = {
+  __typename?: 'UsageTotals';
+  quantitySeconds: Scalars['Int']['output'];
+  amount: Money;
+};
+
+export type UsageReport = {
+  __typename?: 'UsageReport';
+  from: Scalars['DateTime']['output'];
+  to: Scalars['DateTime']['output'];
+  groupBy: UsageGroupBy;
+  rows: Array<UsageRow>;
+  totals: UsageTotals;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** The caller's personal wallet, or `projectId`'s (owner and admin only): its balance now, then again after every ledger entry booked on it. */
+  balanceUpdated: BillingBalance;
+};
+
+
+export type SubscriptionBalanceUpdatedArgs = {
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type CheckoutSessionState =
+  | 'OPEN'
+  | 'COMPLETED'
+  | 'EXPIRED';
+
+/** A Stripe checkout session opened to top up a wallet; `COMPLETED` once paid (the wallet is credited from the webhook). */
+export type CheckoutSession = {
+  __typename?: 'CheckoutSession';
+  id: Scalars['ID']['output'];
+  amount: Money;
+  state: CheckoutSessionState;
+  /** Where the browser completes the payment. */
+  checkoutUrl: Scalars['String']['output'];
+  walletId: Scalars['ID']['output'];
+  /** Set when a project's wallet is topped up. */
+  projectId?: Maybe<Scalars['ID']['output']>;
+  stripeSessionId: Scalars['String']['output'];
+  /** Stripe's hosted payment page; null once the session is no longer open. */
+  url?: Maybe<Scalars['String']['output']>;
+  /** How much of this top-up can still be refunded (zero until complete, and after the refund window). */
+  refundableAmount: Money;
+  expiresAt: Scalars['DateTime']['output'];
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+};
+
+export type CheckoutSessionEdge = {
+  __typename?: 'CheckoutSessionEdge';
+  node: CheckoutSession;
+  cursor: Scalars['String']['output'];
+};
+
+export type CheckoutSessionConnection = {
+  __typename?: 'CheckoutSessionConnection';
+  edges: Array<CheckoutSessionEdge>;
+  pageInfo: PageInfo;
+};
+
+/** An operator's view of a checkout session, for reconciling with Stripe's dashboard. */
+export type AdminPaymentSession = {
+  __typename?: 'AdminPaymentSession';
+  id: Scalars['ID']['output'];
+  userId: Scalars['ID']['output'];
+  walletId: Scalars['ID']['output'];
+  projectId?: Maybe<Scalars['ID']['output']>;
+  stripeSessionId: Scalars['String']['output'];
+  stripePaymentIntentId?: Maybe<Scalars['String']['output']>;
+  /** The checkout.session.completed event that credited the wallet. */
+  stripeEventId?: Maybe<Scalars['String']['output']>;
+  state: CheckoutSessionState;
+  amount: Money;
+  amountRefunded: Money;
+  expiresAt: Scalars['DateTime']['output'];
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+};
+
+export type AdminPaymentSessionEdge = {
+  __typename?: 'AdminPaymentSessionEdge';
+  node: AdminPaymentSession;
+  cursor: Scalars['String']['output'];
+};
+
+export type AdminPaymentSessionConnection = {
+  __typename?: 'AdminPaymentSessionConnection';
+  edges: Array<AdminPaymentSessionEdge>;
+  pageInfo: PageInfo;
+};
+
+/** An amount to pay or refund; `amountMinor` is an int64 in minor units, as a string. */
+export type MoneyInput = {
+  amountMinor: Scalars['String']['input'];
+  currency: Scalars['String']['input'];
+};
+
+export type CreateCheckoutSessionInput = {
+  amount: MoneyInput;
+  /** Where Stripe sends the browser after paying; the console's page when omitted. Must be on the allow-list. */
+  successUrl?: InputMaybe<Scalars['String']['input']>;
+  /** Where Stripe sends the browser on cancel; the console's page when omitted. Must be on the allow-list. */
+  cancelUrl?: InputMaybe<Scalars['String']['input']>;
+  /** Top up this project's wallet instead of the caller's personal wallet. */
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** The released, coarse view of a refund: PENDING while requested or approved, FAILED when failed or rejected. */
+export type RefundState =
+  | 'PENDING'
+  | 'SUCCEEDED'
+  | 'FAILED';
+
+/** Where a refund is in its life: REQUESTED → APPROVED → SUCCEEDED | FAILED, or REQUESTED → REJECTED. */
+export type RefundStatus =
+  | 'REQUESTED'
+  | 'APPROVED'
+  | 'REJECTED'
+  | 'SUCCEEDED'
+  | 'FAILED';
+
+/** A request to return unused top-up credit through Stripe; booked on the ledger once Stripe accepts it. */
+export type Refund = {
+  __typename?: 'Refund';
+  id: Scalars['ID']['output'];
+  amount: Money;
+  state: RefundState;
+  reason?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  userId: Scalars['ID']['output'];
+  walletId: Scalars['ID']['output'];
+  paymentId?: Maybe<Scalars['ID']['output']>;
+  status: RefundStatus;
+  rejectionReason?: Maybe<Scalars['String']['output']>;
+  stripeRefundId?: Maybe<Scalars['String']['output']>;
+  decidedBy?: Maybe<Scalars['ID']['output']>;
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type RefundEdge = {
+  __typename?: 'RefundEdge';
+  node: Refund;
+  cursor: Scalars['String']['output'];
+};
+
+export type RefundConnection = {
+  __typename?: 'RefundConnection';
+  edges: Array<RefundEdge>;
+  pageInfo: PageInfo;
+};
+
+/** Names the top-up by `paymentId` or by its `ledgerEntryId` (a topup_credit entry), or neither (the newest top-up that covers `amount`). */
+export type RequestRefundInput = {
+  /** A topup_credit ledger entry: refund that top-up (all of what is refundable of it when `amount` is omitted). */
+  ledgerEntryId?: InputMaybe<Scalars['ID']['input']>;
+  reason?: InputMaybe<Scalars['String']['input']>;
+  /** Required unless `ledgerEntryId` names the top-up. */
+  amount?: InputMaybe<MoneyInput>;
+  /** Refund against this top-up only. */
+  paymentId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type AdminApproveRefundInput = {
+  id: Scalars['ID']['input'];
+  note?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type AdminRejectRefundInput = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 
@@ -148,6 +564,38 @@ export type ResolversTypes = {
   SliceProfile: ResolverTypeWrapper<SliceProfile>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  LedgerEntryKind: LedgerEntryKind;
+  WalletOwnerKind: WalletOwnerKind;
+  WalletOwner: ResolverTypeWrapper<WalletOwner>;
+  LedgerEntry: ResolverTypeWrapper<LedgerEntry>;
+  LedgerEntryEdge: ResolverTypeWrapper<LedgerEntryEdge>;
+  LedgerEntryConnection: ResolverTypeWrapper<LedgerEntryConnection>;
+  Wallet: ResolverTypeWrapper<Wallet>;
+  AdminGrantCreditInput: AdminGrantCreditInput;
+  LowBalanceState: LowBalanceState;
+  BillingBalance: ResolverTypeWrapper<BillingBalance>;
+  UsageGroupBy: UsageGroupBy;
+  UsageRow: ResolverTypeWrapper<UsageRow>;
+  UsageTotals: ResolverTypeWrapper<UsageTotals>;
+  UsageReport: ResolverTypeWrapper<UsageReport>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  CheckoutSessionState: CheckoutSessionState;
+  CheckoutSession: ResolverTypeWrapper<CheckoutSession>;
+  CheckoutSessionEdge: ResolverTypeWrapper<CheckoutSessionEdge>;
+  CheckoutSessionConnection: ResolverTypeWrapper<CheckoutSessionConnection>;
+  AdminPaymentSession: ResolverTypeWrapper<AdminPaymentSession>;
+  AdminPaymentSessionEdge: ResolverTypeWrapper<AdminPaymentSessionEdge>;
+  AdminPaymentSessionConnection: ResolverTypeWrapper<AdminPaymentSessionConnection>;
+  MoneyInput: MoneyInput;
+  CreateCheckoutSessionInput: CreateCheckoutSessionInput;
+  RefundState: RefundState;
+  RefundStatus: RefundStatus;
+  Refund: ResolverTypeWrapper<Refund>;
+  RefundEdge: ResolverTypeWrapper<RefundEdge>;
+  RefundConnection: ResolverTypeWrapper<RefundConnection>;
+  RequestRefundInput: RequestRefundInput;
+  AdminApproveRefundInput: AdminApproveRefundInput;
+  AdminRejectRefundInput: AdminRejectRefundInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -168,6 +616,31 @@ export type ResolversParentTypes = {
   SliceProfile: SliceProfile;
   Query: Record<PropertyKey, never>;
   Mutation: Record<PropertyKey, never>;
+  WalletOwner: WalletOwner;
+  LedgerEntry: LedgerEntry;
+  LedgerEntryEdge: LedgerEntryEdge;
+  LedgerEntryConnection: LedgerEntryConnection;
+  Wallet: Wallet;
+  AdminGrantCreditInput: AdminGrantCreditInput;
+  BillingBalance: BillingBalance;
+  UsageRow: UsageRow;
+  UsageTotals: UsageTotals;
+  UsageReport: UsageReport;
+  Subscription: Record<PropertyKey, never>;
+  CheckoutSession: CheckoutSession;
+  CheckoutSessionEdge: CheckoutSessionEdge;
+  CheckoutSessionConnection: CheckoutSessionConnection;
+  AdminPaymentSession: AdminPaymentSession;
+  AdminPaymentSessionEdge: AdminPaymentSessionEdge;
+  AdminPaymentSessionConnection: AdminPaymentSessionConnection;
+  MoneyInput: MoneyInput;
+  CreateCheckoutSessionInput: CreateCheckoutSessionInput;
+  Refund: Refund;
+  RefundEdge: RefundEdge;
+  RefundConnection: RefundConnection;
+  RequestRefundInput: RequestRefundInput;
+  AdminApproveRefundInput: AdminApproveRefundInput;
+  AdminRejectRefundInput: AdminRejectRefundInput;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
   Int: Scalars['Int']['output'];
@@ -292,10 +765,179 @@ export type SliceProfileResolvers<ContextType = any, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   billingApiVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wallet?: Resolver<Maybe<ResolversTypes['Wallet']>, ParentType, ContextType>;
+  ledgerEntries?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, Partial<QueryLedgerEntriesArgs>>;
+  adminLedgerEntries?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, Partial<QueryAdminLedgerEntriesArgs>>;
+  billingBalance?: Resolver<ResolversTypes['BillingBalance'], ParentType, ContextType, Partial<QueryBillingBalanceArgs>>;
+  billingUsage?: Resolver<ResolversTypes['UsageReport'], ParentType, ContextType, RequireFields<QueryBillingUsageArgs, 'from' | 'to'>>;
+  checkoutSessions?: Resolver<ResolversTypes['CheckoutSessionConnection'], ParentType, ContextType, Partial<QueryCheckoutSessionsArgs>>;
+  checkoutSession?: Resolver<ResolversTypes['CheckoutSession'], ParentType, ContextType, RequireFields<QueryCheckoutSessionArgs, 'id'>>;
+  adminPaymentSessions?: Resolver<ResolversTypes['AdminPaymentSessionConnection'], ParentType, ContextType, Partial<QueryAdminPaymentSessionsArgs>>;
+  refunds?: Resolver<ResolversTypes['RefundConnection'], ParentType, ContextType, Partial<QueryRefundsArgs>>;
+  refund?: Resolver<ResolversTypes['Refund'], ParentType, ContextType, RequireFields<QueryRefundArgs, 'id'>>;
+  adminRefunds?: Resolver<ResolversTypes['RefundConnection'], ParentType, ContextType, Partial<QueryAdminRefundsArgs>>;
 };
 
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   billingPing?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  adminGrantCredit?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType, RequireFields<MutationAdminGrantCreditArgs, 'input'>>;
+  createCheckoutSession?: Resolver<ResolversTypes['CheckoutSession'], ParentType, ContextType, RequireFields<MutationCreateCheckoutSessionArgs, 'input'>>;
+  requestRefund?: Resolver<ResolversTypes['Refund'], ParentType, ContextType, RequireFields<MutationRequestRefundArgs, 'input'>>;
+  adminApproveRefund?: Resolver<ResolversTypes['Refund'], ParentType, ContextType, RequireFields<MutationAdminApproveRefundArgs, 'input'>>;
+  adminRejectRefund?: Resolver<ResolversTypes['Refund'], ParentType, ContextType, RequireFields<MutationAdminRejectRefundArgs, 'input'>>;
+};
+
+export type WalletOwnerResolvers<ContextType = any, ParentType extends ResolversParentTypes['WalletOwner'] = ResolversParentTypes['WalletOwner']> = {
+  kind?: Resolver<ResolversTypes['WalletOwnerKind'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type LedgerEntryResolvers<ContextType = any, ParentType extends ResolversParentTypes['LedgerEntry'] = ResolversParentTypes['LedgerEntry']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  walletId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['LedgerEntryKind'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  balanceAfter?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  allocationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  paymentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  refundId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  allocation?: Resolver<Maybe<ResolversTypes['Allocation']>, ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type LedgerEntryEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['LedgerEntryEdge'] = ResolversParentTypes['LedgerEntryEdge']> = {
+  node?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type LedgerEntryConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['LedgerEntryConnection'] = ResolversParentTypes['LedgerEntryConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['LedgerEntryEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type WalletResolvers<ContextType = any, ParentType extends ResolversParentTypes['Wallet'] = ResolversParentTypes['Wallet']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  owner?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  balance?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  runwaySeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type BillingBalanceResolvers<ContextType = any, ParentType extends ResolversParentTypes['BillingBalance'] = ResolversParentTypes['BillingBalance']> = {
+  walletId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  owner?: Resolver<ResolversTypes['WalletOwner'], ParentType, ContextType>;
+  balance?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  burnRatePerHour?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  runwaySeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  lowBalance?: Resolver<ResolversTypes['LowBalanceState'], ParentType, ContextType>;
+  autoReleaseDeadline?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type UsageRowResolvers<ContextType = any, ParentType extends ResolversParentTypes['UsageRow'] = ResolversParentTypes['UsageRow']> = {
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  allocationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  day?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  profileId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  quantitySeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
+export type UsageTotalsResolvers<ContextType = any, ParentType extends ResolversParentTypes['UsageTotals'] = ResolversParentTypes['UsageTotals']> = {
+  quantitySeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
+export type UsageReportResolvers<ContextType = any, ParentType extends ResolversParentTypes['UsageReport'] = ResolversParentTypes['UsageReport']> = {
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groupBy?: Resolver<ResolversTypes['UsageGroupBy'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['UsageRow']>, ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = any, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  balanceUpdated?: SubscriptionResolver<ResolversTypes['BillingBalance'], "balanceUpdated", ParentType, ContextType, Partial<SubscriptionBalanceUpdatedArgs>>;
+};
+
+export type CheckoutSessionResolvers<ContextType = any, ParentType extends ResolversParentTypes['CheckoutSession'] = ResolversParentTypes['CheckoutSession']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['CheckoutSessionState'], ParentType, ContextType>;
+  checkoutUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  walletId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  projectId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  stripeSessionId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  refundableAmount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type CheckoutSessionEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['CheckoutSessionEdge'] = ResolversParentTypes['CheckoutSessionEdge']> = {
+  node?: Resolver<ResolversTypes['CheckoutSession'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CheckoutSessionConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['CheckoutSessionConnection'] = ResolversParentTypes['CheckoutSessionConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['CheckoutSessionEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type AdminPaymentSessionResolvers<ContextType = any, ParentType extends ResolversParentTypes['AdminPaymentSession'] = ResolversParentTypes['AdminPaymentSession']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  walletId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  projectId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  stripeSessionId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stripePaymentIntentId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  stripeEventId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['CheckoutSessionState'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  amountRefunded?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type AdminPaymentSessionEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['AdminPaymentSessionEdge'] = ResolversParentTypes['AdminPaymentSessionEdge']> = {
+  node?: Resolver<ResolversTypes['AdminPaymentSession'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AdminPaymentSessionConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['AdminPaymentSessionConnection'] = ResolversParentTypes['AdminPaymentSessionConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AdminPaymentSessionEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type RefundResolvers<ContextType = any, ParentType extends ResolversParentTypes['Refund'] = ResolversParentTypes['Refund']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['RefundState'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  walletId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  paymentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RefundStatus'], ParentType, ContextType>;
+  rejectionReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  stripeRefundId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decidedBy?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type RefundEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['RefundEdge'] = ResolversParentTypes['RefundEdge']> = {
+  node?: Resolver<ResolversTypes['Refund'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type RefundConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['RefundConnection'] = ResolversParentTypes['RefundConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['RefundEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -311,6 +953,25 @@ export type Resolvers<ContextType = any> = {
   SliceProfile?: SliceProfileResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  WalletOwner?: WalletOwnerResolvers<ContextType>;
+  LedgerEntry?: LedgerEntryResolvers<ContextType>;
+  LedgerEntryEdge?: LedgerEntryEdgeResolvers<ContextType>;
+  LedgerEntryConnection?: LedgerEntryConnectionResolvers<ContextType>;
+  Wallet?: WalletResolvers<ContextType>;
+  BillingBalance?: BillingBalanceResolvers<ContextType>;
+  UsageRow?: UsageRowResolvers<ContextType>;
+  UsageTotals?: UsageTotalsResolvers<ContextType>;
+  UsageReport?: UsageReportResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  CheckoutSession?: CheckoutSessionResolvers<ContextType>;
+  CheckoutSessionEdge?: CheckoutSessionEdgeResolvers<ContextType>;
+  CheckoutSessionConnection?: CheckoutSessionConnectionResolvers<ContextType>;
+  AdminPaymentSession?: AdminPaymentSessionResolvers<ContextType>;
+  AdminPaymentSessionEdge?: AdminPaymentSessionEdgeResolvers<ContextType>;
+  AdminPaymentSessionConnection?: AdminPaymentSessionConnectionResolvers<ContextType>;
+  Refund?: RefundResolvers<ContextType>;
+  RefundEdge?: RefundEdgeResolvers<ContextType>;
+  RefundConnection?: RefundConnectionResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = any> = {
