@@ -57,6 +57,20 @@ export async function findProjectForMember(db: Db, userId: string, projectId: st
   return rows[0] ? toView(rows[0]) : null;
 }
 
+/** Any live project, for a platform admin; `role` is the admin's own membership role, or null when not a member. */
+export async function findProjectForAdmin(db: Db, adminUserId: string, projectId: string): Promise<ProjectReferenceView | null> {
+  const { rows } = await db.query<Omit<Row, 'role'> & { role: ProjectRole | null }>(
+    `SELECT ${COLUMNS} FROM access.projects p
+       LEFT JOIN access.project_members m ON m.project_id = p.id AND m.user_id = $1
+      WHERE p.id = $2 AND p.deleted_at IS NULL`,
+    [adminUserId, projectId],
+  );
+  return rows[0] ? { ...toView({ ...rows[0], role: 'viewer' }), role: rows[0].role } : null;
+}
+
+/** A project as an entity reference resolves it: for a platform admin who is not a member, `role` is null. */
+export type ProjectReferenceView = Omit<ProjectView, 'role'> & { readonly role: ProjectRole | null };
+
 export interface ProjectListFilter {
   readonly personal?: boolean | undefined;
   readonly role?: ProjectRole | undefined;

@@ -4,11 +4,13 @@ import { isUuid, pageRequest, toPage, type Page } from '../pagination.js';
 import { isUniqueViolation } from '../repositories/db.js';
 import { deleteAllMembers, findOwner, insertMember, listMembers, type MemberView } from '../repositories/project-members.js';
 import {
+  findProjectForAdmin,
   findProjectForMember,
   insertProject,
   listProjectsForMember,
   softDeleteProject,
   updateProject as updateProjectRow,
+  type ProjectReferenceView,
   type ProjectRole,
   type ProjectView,
 } from '../repositories/projects.js';
@@ -55,6 +57,18 @@ export async function listMyProjects(deps: AccessDeps, caller: Caller, filter: P
 export async function getProject(deps: AccessDeps, caller: Caller, projectId: string): Promise<ProjectView> {
   const actor = await requireActor(deps, caller);
   const project = isUuid(projectId) ? await findProjectForMember(deps.pool, actor.userId, projectId) : null;
+  if (!project) throw projectNotFound();
+  return project;
+}
+
+/**
+ * Resolves a Project reference from another subgraph (an allocation's project): members see their projects; a
+ * platform admin, who reads every tenant's objects through the admin views, sees any project without a role.
+ */
+export async function resolveProjectReference(deps: AccessDeps, caller: Caller, projectId: string): Promise<ProjectReferenceView> {
+  const actor = await requireActor(deps, caller);
+  if (!isUuid(projectId)) throw projectNotFound();
+  const project = actor.isAdmin ? await findProjectForAdmin(deps.pool, actor.userId, projectId) : await findProjectForMember(deps.pool, actor.userId, projectId);
   if (!project) throw projectNotFound();
   return project;
 }

@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -50,18 +51,872 @@ export type Query = {
   __typename?: 'Query';
   /** Schema version marker of the compute subgraph (lets every area extend Query). */
   computeApiVersion: Scalars['String']['output'];
+  /** An allocation of one of the caller's projects; another project's answers null (not found). */
+  allocation?: Maybe<Allocation>;
+  /** Allocations of the caller's projects (or of one project), newest first. */
+  allocations: AllocationConnection;
+  /** Admin: allocations of every tenant, newest first. */
+  adminAllocations: AllocationConnection;
+  /** Admin: any tenant's allocation. */
+  adminAllocation?: Maybe<Allocation>;
+  /** What the caller may read: a platform admin every tenant's allocations, anyone else their projects' (the v3 views). */
+  readableAllocations: AllocationConnection;
+  /** An allocation the caller may read (a platform admin any); otherwise not_found. */
+  readableAllocation?: Maybe<Allocation>;
+  /**
+   * GPU models with their profiles, prices and live availability, ordered by model code. Filters narrow the profiles
+   * shown (region code, model code, minimum memory in bytes as an int64 string); a model left with no profile is left out.
+   */
+  catalogGpuModels: GpuModelConnection;
+  /** Regions that are not retired, ordered by code. */
+  catalogRegions: RegionConnection;
+  /** Admin: nodes ordered by hostname. */
+  adminNodes: ComputeNodeConnection;
+  /** Admin: one node; null when missing. */
+  adminNode?: Maybe<ComputeNode>;
+  /** Admin: a node's slice topology; null when the node is missing. */
+  adminNodeSliceTopology?: Maybe<ComputeNodeSliceTopology>;
+  /**
+   * Admin only.
+   * @deprecated Use adminNode.
+   */
+  node?: Maybe<Node>;
+  /**
+   * Admin only.
+   * @deprecated Use adminNodes.
+   */
+  nodes: NodeConnection;
+};
+
+
+export type QueryAllocationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAllocationsArgs = {
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+  state?: InputMaybe<AllocationState>;
+  states?: InputMaybe<Array<AllocationState>>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryAdminAllocationsArgs = {
+  states?: InputMaybe<Array<AllocationState>>;
+  nodeId?: InputMaybe<Scalars['ID']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryAdminAllocationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryReadableAllocationsArgs = {
+  projectId?: InputMaybe<Scalars['ID']['input']>;
+  states?: InputMaybe<Array<AllocationState>>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryReadableAllocationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryCatalogGpuModelsArgs = {
+  region?: InputMaybe<Scalars['String']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
+  minMemory?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryCatalogRegionsArgs = {
+  status?: InputMaybe<RegionStatus>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryAdminNodesArgs = {
+  states?: InputMaybe<Array<ComputeNodeState>>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryAdminNodeArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAdminNodeSliceTopologyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryNodesArgs = {
+  regionId?: InputMaybe<Scalars['ID']['input']>;
+  state?: InputMaybe<NodeState>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
   /** No-op kept so every area can extend Mutation; answers the compute API version. */
   computePing: Scalars['String']['output'];
+  /** Places the allocation on a free slot now (or fails with capacity_unavailable, holding nothing) and records it as REQUESTED. */
+  createAllocation: Allocation;
+  /** The released form of createAllocation (profile and region by id). */
+  requestAllocation: Allocation;
+  updateAllocation: Allocation;
+  releaseAllocation: Allocation;
+  /** Admin: releases any tenant's allocation (audited as allocation.force_release). */
+  adminForceReleaseAllocation: Allocation;
+  /** Admin: creates a PENDING node and its one-time bootstrap token (audited as node.create). */
+  adminCreateNode: ComputeNodeCreated;
+  /** Admin: cordon, activate, drain or retire a node, or replace its labels (audited). */
+  adminUpdateNode: ComputeNode;
+  /** Admin: the node credential and any unused bootstrap token stop working at once (audited). */
+  adminRevokeNodeCredential: ComputeNode;
+  /** Admin: a fresh bootstrap token for a node without a working credential (audited). */
+  adminIssueNodeBootstrapToken: ComputeNodeBootstrapToken;
+  /** Admin: queues a slice-topology discovery, or returns the one still open (audited). */
+  adminDiscoverNodeSliceTopology: ComputeNodeTaskAccepted;
+  /**
+   * Admin only; audited: stop placing new allocations on a node (release-when-idle, as adminUpdateNode to DRAINING).
+   * @deprecated Use adminUpdateNode with state DRAINING.
+   */
+  adminDrainNode: Node;
+  /** Issues a short-lived, one-use terminal token bound to the allocation and the caller. */
+  createAllocationTerminalToken: AllocationTerminalToken;
+};
+
+
+export type MutationCreateAllocationArgs = {
+  input: CreateAllocationInput;
+};
+
+
+export type MutationRequestAllocationArgs = {
+  input: RequestAllocationInput;
+};
+
+
+export type MutationUpdateAllocationArgs = {
+  input: UpdateAllocationInput;
+};
+
+
+export type MutationReleaseAllocationArgs = {
+  input: ReleaseAllocationInput;
+};
+
+
+export type MutationAdminForceReleaseAllocationArgs = {
+  input: AdminForceReleaseAllocationInput;
+};
+
+
+export type MutationAdminCreateNodeArgs = {
+  input: AdminCreateNodeInput;
+};
+
+
+export type MutationAdminUpdateNodeArgs = {
+  input: AdminUpdateNodeInput;
+};
+
+
+export type MutationAdminRevokeNodeCredentialArgs = {
+  input: AdminRevokeNodeCredentialInput;
+};
+
+
+export type MutationAdminIssueNodeBootstrapTokenArgs = {
+  input: AdminIssueNodeBootstrapTokenInput;
+};
+
+
+export type MutationAdminDiscoverNodeSliceTopologyArgs = {
+  input: AdminDiscoverNodeSliceTopologyInput;
+};
+
+
+export type MutationAdminDrainNodeArgs = {
+  input: AdminDrainNodeInput;
+};
+
+
+export type MutationCreateAllocationTerminalTokenArgs = {
+  input: CreateAllocationTerminalTokenInput;
+};
+
+export type AllocationState =
+  | 'REQUESTED'
+  | 'PROVISIONING'
+  | 'ACTIVE'
+  | 'RELEASING'
+  | 'RELEASED'
+  | 'FAILED'
+  | 'LOST'
+  /** Kept from the released contract; never reported: a failed release stays RELEASING with stateReason release_failed. */
+  | 'RELEASE_FAILED';
+
+export type AllocationSliceKind =
+  | 'WHOLE'
+  | 'MIG';
+
+/** The slice profile an allocation runs on. */
+export type AllocationProfile = {
+  __typename?: 'AllocationProfile';
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  kind: AllocationSliceKind;
+  /** GPU memory of the slice in bytes (a string: int64). */
+  memoryBytes: Scalars['String']['output'];
+  computeSevenths: Scalars['Int']['output'];
+};
+
+export type AllocationGpuModel = {
+  __typename?: 'AllocationGpuModel';
+  id: Scalars['ID']['output'];
+  code: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+};
+
+/** Where an allocation is placed. */
+export type AllocationPlacement = {
+  __typename?: 'AllocationPlacement';
+  nodeId: Scalars['ID']['output'];
+  hostname: Scalars['String']['output'];
+  nodeState: Scalars['String']['output'];
+  gpuUuid: Scalars['String']['output'];
+  gpuIndex: Scalars['Int']['output'];
+  gpuMemoryBytes: Scalars['String']['output'];
+  migMode: Scalars['String']['output'];
+  slotId: Scalars['ID']['output'];
+  placementStart: Scalars['Int']['output'];
+  placementSize: Scalars['Int']['output'];
+  /** The MIG device's UUID; null for a whole card (or before the topology reported it). */
+  migUuid?: Maybe<Scalars['String']['output']>;
+};
+
+export type AllocationOsImage = {
+  __typename?: 'AllocationOsImage';
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  version: Scalars['String']['output'];
+};
+
+export type AllocationSshAccess = {
+  __typename?: 'AllocationSshAccess';
+  host: Scalars['String']['output'];
+  port: Scalars['Int']['output'];
+  username: Scalars['String']['output'];
+};
+
+export type Allocation = {
+  __typename?: 'Allocation';
+  id: Scalars['ID']['output'];
+  projectId: Scalars['ID']['output'];
+  project: Project;
+  /** Display name; null when none was given. */
+  name?: Maybe<Scalars['String']['output']>;
+  state: AllocationState;
+  stateReason?: Maybe<Scalars['String']['output']>;
+  createdByUserId: Scalars['ID']['output'];
+  profile: AllocationProfile;
+  gpuModel: AllocationGpuModel;
+  /** The catalog's slice profile (the same profile as `profile`). */
+  sliceProfile: SliceProfile;
+  region: Region;
+  regionCode: Scalars['String']['output'];
+  /** Null until placed (never null once placement succeeded). */
+  placement?: Maybe<AllocationPlacement>;
+  osImage: AllocationOsImage;
+  sshKeyIds: Array<Scalars['ID']['output']>;
+  /** Set only while the allocation is ACTIVE. */
+  sshAccess?: Maybe<AllocationSshAccess>;
+  hourlyPrice: Money;
+  /** The released name of hourlyPrice. */
+  pricePerHour: Money;
+  /** Usage booked so far (billing's metering; zero until billing books any). */
+  costSoFar: Money;
+  requestedAt: Scalars['DateTime']['output'];
+  activeAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The released name of activeAt. */
+  activatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Why it failed (stateReason of a FAILED allocation), else null. */
+  failureReason?: Maybe<Scalars['String']['output']>;
+  /** When it reached a final state. */
+  releasedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+  /**
+   * Samples in [from, to) (from defaults to one hour before to; to to now). A window of more than 1,000 buckets, or a
+   * RAW window longer than 15 minutes, answers validation_error.
+   */
+  telemetry: AllocationTelemetry;
+};
+
+
+export type AllocationTelemetryArgs = {
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+  resolution?: InputMaybe<TelemetryResolution>;
+};
+
+export type AllocationEdge = {
+  __typename?: 'AllocationEdge';
+  node: Allocation;
+  cursor: Scalars['String']['output'];
+};
+
+export type AllocationConnection = {
+  __typename?: 'AllocationConnection';
+  edges: Array<AllocationEdge>;
+  pageInfo: PageInfo;
+};
+
+export type CreateAllocationInput = {
+  projectId: Scalars['ID']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** The profile by id, or by gpuModel + profileName (exactly one form). */
+  profileId?: InputMaybe<Scalars['ID']['input']>;
+  gpuModel?: InputMaybe<Scalars['String']['input']>;
+  profileName?: InputMaybe<Scalars['String']['input']>;
+  /** Region code. */
+  region: Scalars['String']['input'];
+  osImageId: Scalars['ID']['input'];
+  sshKeyIds: Array<Scalars['ID']['input']>;
+  /** Storage volumes to attach (workloads; not served yet, must be empty). */
+  volumeIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** App template to start (workloads; not served yet). */
+  appTemplateId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type RequestAllocationInput = {
+  projectId: Scalars['ID']['input'];
+  sliceProfileId: Scalars['ID']['input'];
+  regionId: Scalars['ID']['input'];
+  /** Required today (an allocation without an image is refused with validation_error). */
+  osImageId?: InputMaybe<Scalars['ID']['input']>;
+  sshKeyIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+};
+
+export type UpdateAllocationInput = {
+  id: Scalars['ID']['input'];
+  /** The new display name; null clears it. */
+  name?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type ReleaseAllocationInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type AdminForceReleaseAllocationInput = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+/** `WHOLE`: the entire card; `MIG`: a hardware-partitioned slice of it. */
+export type SliceKind =
+  | 'WHOLE'
+  | 'MIG';
+
+/** `ACTIVE`: places allocations; `MAINTENANCE`: listed but places nothing; `RETIRED`: never listed, seen only through references. */
+export type RegionStatus =
+  | 'ACTIVE'
+  | 'MAINTENANCE'
+  | 'RETIRED';
+
+export type Region = {
+  __typename?: 'Region';
+  id: Scalars['ID']['output'];
+  code: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  /** Human-readable place. */
+  location: Scalars['String']['output'];
+  status: RegionStatus;
+  /** Allocations that could be placed now on healthy nodes, summed over profiles (a live snapshot, not a reservation). */
+  availableSlots: Scalars['Int']['output'];
+};
+
+export type GpuModel = {
+  __typename?: 'GpuModel';
+  id: Scalars['ID']['output'];
+  code: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  vendor: Scalars['String']['output'];
+  /** Memory of the whole card in bytes (an int64, hence a string). */
+  memoryBytes: Scalars['String']['output'];
+  migCapable: Scalars['Boolean']['output'];
+  /**
+   * Sellable profiles offered in at least one listed region, ordered by compute share then name. `first` bounds how
+   * many (all when absent), which also bounds the operation's cost at the gateway.
+   */
+  profiles: Array<SliceProfile>;
+};
+
+
+export type GpuModelProfilesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type SliceProfile = {
+  __typename?: 'SliceProfile';
+  id: Scalars['ID']['output'];
+  /** `whole`, or MIG-style `<sevenths>g.<memory>gb`. */
+  name: Scalars['String']['output'];
+  kind: SliceKind;
+  /** GPU memory of the slice in bytes (an int64, hence a string). */
+  memoryBytes: Scalars['String']['output'];
+  /** Share of the card's compute in sevenths (7 for the whole card). */
+  computeSevenths: Scalars['Int']['output'];
+  gpuModel: GpuModel;
+  /** Sum of offers' availableSlots. */
+  availableSlots: Scalars['Int']['output'];
+  /** One entry per listed region where the profile has a price in force, by region code; `first` bounds how many. */
+  offers: Array<RegionOffer>;
+};
+
+
+export type SliceProfileOffersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A profile's price in force and live availability in one region. */
+export type RegionOffer = {
+  __typename?: 'RegionOffer';
+  region: Region;
+  hourlyPrice: Money;
+  /** Allocations of this profile that could be placed now in this region. */
+  availableSlots: Scalars['Int']['output'];
+};
+
+export type GpuModelConnection = {
+  __typename?: 'GpuModelConnection';
+  edges: Array<GpuModelEdge>;
+  pageInfo: PageInfo;
+};
+
+export type GpuModelEdge = {
+  __typename?: 'GpuModelEdge';
+  node: GpuModel;
+  cursor: Scalars['String']['output'];
+};
+
+export type RegionConnection = {
+  __typename?: 'RegionConnection';
+  edges: Array<RegionEdge>;
+  pageInfo: PageInfo;
+};
+
+export type RegionEdge = {
+  __typename?: 'RegionEdge';
+  node: Region;
+  cursor: Scalars['String']['output'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Every allocation of a project, whenever one changes state (project members, any role). */
+  allocationUpdated: Allocation;
+  /** One allocation's changes (a member of its project). */
+  allocation: Allocation;
+  /** Admin: a node's changes (state, labels, credential, topology…) as operators see them; without id, every node's. */
+  nodeUpdated: ComputeNode;
+  /**
+   * Guest telemetry of one allocation as its node reports it (members of its project): one message per report, raw
+   * samples per device. No current state first (the history is Allocation.telemetry); a slow client gets the newest
+   * report.
+   */
+  allocationTelemetry: AllocationTelemetryReport;
+};
+
+
+export type SubscriptionAllocationUpdatedArgs = {
+  projectId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionAllocationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionNodeUpdatedArgs = {
+  id?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type SubscriptionAllocationTelemetryArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** One telemetry report of an allocation. */
+export type AllocationTelemetryReport = {
+  __typename?: 'AllocationTelemetryReport';
+  allocationId: Scalars['ID']['output'];
+  series: Array<AllocationTelemetryReportSeries>;
+};
+
+/** The samples of one device (the whole card, or its MIG slice) in a report, oldest first. */
+export type AllocationTelemetryReportSeries = {
+  __typename?: 'AllocationTelemetryReportSeries';
+  gpuUuid: Scalars['String']['output'];
+  /** Null for a whole card. */
+  migUuid?: Maybe<Scalars['String']['output']>;
+  samples: Array<TelemetrySample>;
+};
+
+export type ComputeNodeState =
+  | 'PENDING'
+  | 'ACTIVE'
+  | 'CORDONED'
+  | 'DRAINING'
+  | 'OFFLINE'
+  | 'RETIRED';
+
+/** The states an operator may ask for (PENDING and OFFLINE are set by the platform). */
+export type ComputeNodeTargetState =
+  | 'ACTIVE'
+  | 'CORDONED'
+  | 'DRAINING'
+  | 'RETIRED';
+
+export type ComputeNodeCredentialStatus =
+  /** A bootstrap token is outstanding or expired. */
+  | 'AWAITING_REGISTRATION'
+  | 'ACTIVE'
+  | 'REVOKED';
+
+export type ComputeMigMode =
+  | 'ENABLED'
+  | 'DISABLED';
+
+export type ComputeNodeRegion = {
+  __typename?: 'ComputeNodeRegion';
+  id: Scalars['ID']['output'];
+  code: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  location: Scalars['String']['output'];
+};
+
+export type ComputeNodeGpu = {
+  __typename?: 'ComputeNodeGpu';
+  uuid: Scalars['String']['output'];
+  index: Scalars['Int']['output'];
+  /** Catalog model code (or a slug of the reported name while the catalog has no such model). */
+  model: Scalars['String']['output'];
+  /** Bytes, as a string (int64). */
+  memoryBytes: Scalars['String']['output'];
+  migMode: ComputeMigMode;
+};
+
+export type ComputeNodeSlotCounts = {
+  __typename?: 'ComputeNodeSlotCounts';
+  total: Scalars['Int']['output'];
+  /** Free slots of a placeable (ACTIVE) node; zero otherwise. */
+  free: Scalars['Int']['output'];
+  used: Scalars['Int']['output'];
+};
+
+export type ComputeNodeCredential = {
+  __typename?: 'ComputeNodeCredential';
+  status: ComputeNodeCredentialStatus;
+  issuedAt?: Maybe<Scalars['DateTime']['output']>;
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Expiry of the outstanding bootstrap token, if any. */
+  bootstrapTokenExpiresAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/** A live allocation on a node (provisioning, active or releasing). */
+export type ComputeNodeAllocation = {
+  __typename?: 'ComputeNodeAllocation';
+  id: Scalars['ID']['output'];
+  projectId: Scalars['ID']['output'];
+  name?: Maybe<Scalars['String']['output']>;
+  state: AllocationState;
+  /** Slice profile name (whole or <n>g.<mem>gb). */
+  profile: Scalars['String']['output'];
+  slotId: Scalars['ID']['output'];
+  activeAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+export type ComputeNodeSlicePlacement = {
+  __typename?: 'ComputeNodeSlicePlacement';
+  start: Scalars['Int']['output'];
+  size: Scalars['Int']['output'];
+};
+
+/** One GPU instance of the topology, i.e. one slot. */
+export type ComputeNodeSliceInstance = {
+  __typename?: 'ComputeNodeSliceInstance';
+  slotId: Scalars['ID']['output'];
+  /** The card the instance is on. */
+  gpuUuid: Scalars['String']['output'];
+  profile: Scalars['String']['output'];
+  /** Null for a whole card. */
+  placement?: Maybe<ComputeNodeSlicePlacement>;
+  gpuInstanceId?: Maybe<Scalars['Int']['output']>;
+  computeInstanceId?: Maybe<Scalars['Int']['output']>;
+  migUuid?: Maybe<Scalars['String']['output']>;
+  /** The live allocation holding the slot; null when free. */
+  allocationId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type ComputeNodeSliceGpu = {
+  __typename?: 'ComputeNodeSliceGpu';
+  uuid: Scalars['String']['output'];
+  index: Scalars['Int']['output'];
+  model: Scalars['String']['output'];
+  memoryBytes: Scalars['String']['output'];
+  migMode: ComputeMigMode;
+  instances: Array<ComputeNodeSliceInstance>;
+};
+
+export type ComputeNodeSliceTopology = {
+  __typename?: 'ComputeNodeSliceTopology';
+  nodeId: Scalars['ID']['output'];
+  /** Null (and gpus empty) before the first discovery. */
+  discoveredAt?: Maybe<Scalars['DateTime']['output']>;
+  gpus: Array<ComputeNodeSliceGpu>;
+};
+
+export type ComputeNode = {
+  __typename?: 'ComputeNode';
+  id: Scalars['ID']['output'];
+  hostname: Scalars['String']['output'];
+  region: ComputeNodeRegion;
+  state: ComputeNodeState;
+  stateReason?: Maybe<Scalars['String']['output']>;
+  labels: Scalars['JSONObject']['output'];
+  /** The GPUs the agent last reported; empty before registration. */
+  gpus: Array<ComputeNodeGpu>;
+  slots: ComputeNodeSlotCounts;
+  liveAllocationCount: Scalars['Int']['output'];
+  lastHeartbeatAt?: Maybe<Scalars['DateTime']['output']>;
+  agentVersion?: Maybe<Scalars['String']['output']>;
+  credential: ComputeNodeCredential;
+  registeredAt?: Maybe<Scalars['DateTime']['output']>;
+  topologyDiscoveredAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * Every slot of the last discovered slice topology, each naming its card (flat, so a page of nodes stays cheap to
+   * query; adminNodeSliceTopology gives the same grouped by GPU).
+   */
+  sliceInstances: Array<ComputeNodeSliceInstance>;
+  liveAllocations: Array<ComputeNodeAllocation>;
+  createdAt: Scalars['DateTime']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type ComputeNodeEdge = {
+  __typename?: 'ComputeNodeEdge';
+  node: ComputeNode;
+  cursor: Scalars['String']['output'];
+};
+
+export type ComputeNodeConnection = {
+  __typename?: 'ComputeNodeConnection';
+  edges: Array<ComputeNodeEdge>;
+  pageInfo: PageInfo;
+};
+
+/** A node's one-time bootstrap token: shown in this answer only (stored hashed). */
+export type ComputeNodeBootstrapToken = {
+  __typename?: 'ComputeNodeBootstrapToken';
+  nodeId: Scalars['ID']['output'];
+  bootstrapToken: Scalars['String']['output'];
+  bootstrapTokenExpiresAt: Scalars['DateTime']['output'];
+};
+
+export type ComputeNodeCreated = {
+  __typename?: 'ComputeNodeCreated';
+  node: ComputeNode;
+  bootstrapToken: Scalars['String']['output'];
+  bootstrapTokenExpiresAt: Scalars['DateTime']['output'];
+};
+
+export type ComputeNodeTaskState =
+  | 'QUEUED'
+  | 'LEASED';
+
+export type ComputeNodeTaskAccepted = {
+  __typename?: 'ComputeNodeTaskAccepted';
+  taskId: Scalars['ID']['output'];
+  nodeId: Scalars['ID']['output'];
+  /** Always discover_slice_topology here. */
+  kind: Scalars['String']['output'];
+  state: ComputeNodeTaskState;
+  queuedAt: Scalars['DateTime']['output'];
+};
+
+export type AdminCreateNodeInput = {
+  hostname: Scalars['String']['input'];
+  /** Region code. */
+  region: Scalars['String']['input'];
+  labels?: InputMaybe<Scalars['JSONObject']['input']>;
+};
+
+export type AdminUpdateNodeInput = {
+  id: Scalars['ID']['input'];
+  state?: InputMaybe<ComputeNodeTargetState>;
+  /** Replaces the whole label map. */
+  labels?: InputMaybe<Scalars['JSONObject']['input']>;
+  reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type AdminRevokeNodeCredentialInput = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+export type AdminIssueNodeBootstrapTokenInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type AdminDiscoverNodeSliceTopologyInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type NodeState =
+  | 'ONLINE'
+  /** Cordoned or draining: takes no new placements. */
+  | 'DRAINING'
+  | 'OFFLINE';
+
+/** A registered node with at least one catalogued GPU (the released API's view; see ComputeNode for every node). */
+export type Node = {
+  __typename?: 'Node';
+  id: Scalars['ID']['output'];
+  hostname: Scalars['String']['output'];
+  region: Region;
+  state: NodeState;
+  /** The model of the node's first catalogued GPU. */
+  gpuModel: GpuModel;
+  gpuCount: Scalars['Int']['output'];
+  lastHeartbeatAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+};
+
+export type NodeConnection = {
+  __typename?: 'NodeConnection';
+  edges: Array<NodeEdge>;
+  pageInfo: PageInfo;
+};
+
+export type NodeEdge = {
+  __typename?: 'NodeEdge';
+  node: Node;
+  cursor: Scalars['String']['output'];
+};
+
+export type AdminDrainNodeInput = {
+  id: Scalars['ID']['input'];
+  reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Bucket size samples are averaged into (RAW: as reported). */
+export type TelemetryResolution =
+  | 'RAW'
+  | 'TEN_SECONDS'
+  | 'ONE_MINUTE'
+  | 'FIVE_MINUTES'
+  | 'ONE_HOUR';
+
+export type TelemetrySample = {
+  __typename?: 'TelemetrySample';
+  sampledAt: Scalars['DateTime']['output'];
+  gpuUtilizationPercent: Scalars['Float']['output'];
+  /** Bytes, as a string (int64). */
+  memoryUsedBytes: Scalars['String']['output'];
+  memoryTotalBytes: Scalars['String']['output'];
+  /** Card temperature; null when the driver does not report it. */
+  temperatureCelsius?: Maybe<Scalars['Float']['output']>;
+  /** Card power draw; null when the driver does not report it. */
+  powerWatts?: Maybe<Scalars['Float']['output']>;
+};
+
+export type TelemetryDevice = {
+  __typename?: 'TelemetryDevice';
+  gpuUuid: Scalars['String']['output'];
+  /** Null for a whole card. */
+  migUuid?: Maybe<Scalars['String']['output']>;
+  profile: Scalars['String']['output'];
+};
+
+export type TelemetrySeries = {
+  __typename?: 'TelemetrySeries';
+  device: TelemetryDevice;
+  /** The newest raw sample of the device, whatever the window; null when none has arrived. */
+  latest?: Maybe<TelemetrySample>;
+  /** Samples in the window, oldest first; one per bucket unless the resolution is RAW. */
+  samples: Array<TelemetrySample>;
+};
+
+export type AllocationTelemetry = {
+  __typename?: 'AllocationTelemetry';
+  allocationId: Scalars['ID']['output'];
+  from: Scalars['DateTime']['output'];
+  to: Scalars['DateTime']['output'];
+  resolution: TelemetryResolution;
+  series: Array<TelemetrySeries>;
+};
+
+/** A one-use browser terminal token: offer `protocol` and `token` as the two Sec-WebSocket-Protocol values at `wsUrl`. */
+export type AllocationTerminalToken = {
+  __typename?: 'AllocationTerminalToken';
+  allocationId: Scalars['ID']['output'];
+  /** One-use secret; spent by the first websocket connection, successful or not. Never put it in a URL. */
+  token: Scalars['String']['output'];
+  /** The subprotocol to offer beside the token (gpuaas.terminal.v1). */
+  protocol: Scalars['String']['output'];
+  /** Absolute websocket URL of the terminal relay. */
+  wsUrl: Scalars['String']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+};
+
+export type CreateAllocationTerminalTokenInput = {
+  /** The allocation (must be active, in a project where the caller may manage allocations). */
+  id: Scalars['ID']['input'];
 };
 
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
+export type ReferenceResolver<TResult, TReference, TContext> = (
+      reference: TReference,
+      context: TContext,
+      info: GraphQLResolveInfo
+    ) => Promise<TResult> | TResult;
+
+      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
+      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
+      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
+      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
+    
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
@@ -125,7 +980,33 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
   info: GraphQLResolveInfo
 ) => TResult | Promise<TResult>;
 
+/** Mapping of federation types */
+export type FederationTypes = {
+  Allocation: Allocation;
+  Region: Region;
+  GpuModel: GpuModel;
+  SliceProfile: SliceProfile;
+  ComputeNode: ComputeNode;
+};
 
+/** Mapping of federation reference types */
+export type FederationReferenceTypes = {
+  Allocation:
+    ( { __typename: 'Allocation' }
+    & GraphQLRecursivePick<FederationTypes['Allocation'], {"id":true}> );
+  Region:
+    ( { __typename: 'Region' }
+    & GraphQLRecursivePick<FederationTypes['Region'], {"id":true}> );
+  GpuModel:
+    ( { __typename: 'GpuModel' }
+    & GraphQLRecursivePick<FederationTypes['GpuModel'], {"id":true}> );
+  SliceProfile:
+    ( { __typename: 'SliceProfile' }
+    & GraphQLRecursivePick<FederationTypes['SliceProfile'], {"id":true}> );
+  ComputeNode:
+    ( { __typename: 'ComputeNode' }
+    & GraphQLRecursivePick<FederationTypes['ComputeNode'], {"id":true}> );
+};
 
 
 
@@ -145,6 +1026,72 @@ export type ResolversTypes = {
   User: ResolverTypeWrapper<User>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  AllocationState: AllocationState;
+  AllocationSliceKind: AllocationSliceKind;
+  AllocationProfile: ResolverTypeWrapper<AllocationProfile>;
+  AllocationGpuModel: ResolverTypeWrapper<AllocationGpuModel>;
+  AllocationPlacement: ResolverTypeWrapper<AllocationPlacement>;
+  AllocationOsImage: ResolverTypeWrapper<AllocationOsImage>;
+  AllocationSshAccess: ResolverTypeWrapper<AllocationSshAccess>;
+  Allocation: ResolverTypeWrapper<Allocation>;
+  AllocationEdge: ResolverTypeWrapper<AllocationEdge>;
+  AllocationConnection: ResolverTypeWrapper<AllocationConnection>;
+  CreateAllocationInput: CreateAllocationInput;
+  RequestAllocationInput: RequestAllocationInput;
+  UpdateAllocationInput: UpdateAllocationInput;
+  ReleaseAllocationInput: ReleaseAllocationInput;
+  AdminForceReleaseAllocationInput: AdminForceReleaseAllocationInput;
+  SliceKind: SliceKind;
+  RegionStatus: RegionStatus;
+  Region: ResolverTypeWrapper<Region>;
+  GpuModel: ResolverTypeWrapper<GpuModel>;
+  SliceProfile: ResolverTypeWrapper<SliceProfile>;
+  RegionOffer: ResolverTypeWrapper<RegionOffer>;
+  GpuModelConnection: ResolverTypeWrapper<GpuModelConnection>;
+  GpuModelEdge: ResolverTypeWrapper<GpuModelEdge>;
+  RegionConnection: ResolverTypeWrapper<RegionConnection>;
+  RegionEdge: ResolverTypeWrapper<RegionEdge>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  AllocationTelemetryReport: ResolverTypeWrapper<AllocationTelemetryReport>;
+  AllocationTelemetryReportSeries: ResolverTypeWrapper<AllocationTelemetryReportSeries>;
+  ComputeNodeState: ComputeNodeState;
+  ComputeNodeTargetState: ComputeNodeTargetState;
+  ComputeNodeCredentialStatus: ComputeNodeCredentialStatus;
+  ComputeMigMode: ComputeMigMode;
+  ComputeNodeRegion: ResolverTypeWrapper<ComputeNodeRegion>;
+  ComputeNodeGpu: ResolverTypeWrapper<ComputeNodeGpu>;
+  ComputeNodeSlotCounts: ResolverTypeWrapper<ComputeNodeSlotCounts>;
+  ComputeNodeCredential: ResolverTypeWrapper<ComputeNodeCredential>;
+  ComputeNodeAllocation: ResolverTypeWrapper<ComputeNodeAllocation>;
+  ComputeNodeSlicePlacement: ResolverTypeWrapper<ComputeNodeSlicePlacement>;
+  ComputeNodeSliceInstance: ResolverTypeWrapper<ComputeNodeSliceInstance>;
+  ComputeNodeSliceGpu: ResolverTypeWrapper<ComputeNodeSliceGpu>;
+  ComputeNodeSliceTopology: ResolverTypeWrapper<ComputeNodeSliceTopology>;
+  ComputeNode: ResolverTypeWrapper<ComputeNode>;
+  ComputeNodeEdge: ResolverTypeWrapper<ComputeNodeEdge>;
+  ComputeNodeConnection: ResolverTypeWrapper<ComputeNodeConnection>;
+  ComputeNodeBootstrapToken: ResolverTypeWrapper<ComputeNodeBootstrapToken>;
+  ComputeNodeCreated: ResolverTypeWrapper<ComputeNodeCreated>;
+  ComputeNodeTaskState: ComputeNodeTaskState;
+  ComputeNodeTaskAccepted: ResolverTypeWrapper<ComputeNodeTaskAccepted>;
+  AdminCreateNodeInput: AdminCreateNodeInput;
+  AdminUpdateNodeInput: AdminUpdateNodeInput;
+  AdminRevokeNodeCredentialInput: AdminRevokeNodeCredentialInput;
+  AdminIssueNodeBootstrapTokenInput: AdminIssueNodeBootstrapTokenInput;
+  AdminDiscoverNodeSliceTopologyInput: AdminDiscoverNodeSliceTopologyInput;
+  NodeState: NodeState;
+  Node: ResolverTypeWrapper<Node>;
+  NodeConnection: ResolverTypeWrapper<NodeConnection>;
+  NodeEdge: ResolverTypeWrapper<NodeEdge>;
+  AdminDrainNodeInput: AdminDrainNodeInput;
+  TelemetryResolution: TelemetryResolution;
+  TelemetrySample: ResolverTypeWrapper<TelemetrySample>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  TelemetryDevice: ResolverTypeWrapper<TelemetryDevice>;
+  TelemetrySeries: ResolverTypeWrapper<TelemetrySeries>;
+  AllocationTelemetry: ResolverTypeWrapper<AllocationTelemetry>;
+  AllocationTerminalToken: ResolverTypeWrapper<AllocationTerminalToken>;
+  CreateAllocationTerminalTokenInput: CreateAllocationTerminalTokenInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -165,6 +1112,61 @@ export type ResolversParentTypes = {
   User: User;
   Query: Record<PropertyKey, never>;
   Mutation: Record<PropertyKey, never>;
+  AllocationProfile: AllocationProfile;
+  AllocationGpuModel: AllocationGpuModel;
+  AllocationPlacement: AllocationPlacement;
+  AllocationOsImage: AllocationOsImage;
+  AllocationSshAccess: AllocationSshAccess;
+  Allocation: Allocation | FederationReferenceTypes['Allocation'];
+  AllocationEdge: AllocationEdge;
+  AllocationConnection: AllocationConnection;
+  CreateAllocationInput: CreateAllocationInput;
+  RequestAllocationInput: RequestAllocationInput;
+  UpdateAllocationInput: UpdateAllocationInput;
+  ReleaseAllocationInput: ReleaseAllocationInput;
+  AdminForceReleaseAllocationInput: AdminForceReleaseAllocationInput;
+  Region: Region | FederationReferenceTypes['Region'];
+  GpuModel: GpuModel | FederationReferenceTypes['GpuModel'];
+  SliceProfile: SliceProfile | FederationReferenceTypes['SliceProfile'];
+  RegionOffer: RegionOffer;
+  GpuModelConnection: GpuModelConnection;
+  GpuModelEdge: GpuModelEdge;
+  RegionConnection: RegionConnection;
+  RegionEdge: RegionEdge;
+  Subscription: Record<PropertyKey, never>;
+  AllocationTelemetryReport: AllocationTelemetryReport;
+  AllocationTelemetryReportSeries: AllocationTelemetryReportSeries;
+  ComputeNodeRegion: ComputeNodeRegion;
+  ComputeNodeGpu: ComputeNodeGpu;
+  ComputeNodeSlotCounts: ComputeNodeSlotCounts;
+  ComputeNodeCredential: ComputeNodeCredential;
+  ComputeNodeAllocation: ComputeNodeAllocation;
+  ComputeNodeSlicePlacement: ComputeNodeSlicePlacement;
+  ComputeNodeSliceInstance: ComputeNodeSliceInstance;
+  ComputeNodeSliceGpu: ComputeNodeSliceGpu;
+  ComputeNodeSliceTopology: ComputeNodeSliceTopology;
+  ComputeNode: ComputeNode | FederationReferenceTypes['ComputeNode'];
+  ComputeNodeEdge: ComputeNodeEdge;
+  ComputeNodeConnection: ComputeNodeConnection;
+  ComputeNodeBootstrapToken: ComputeNodeBootstrapToken;
+  ComputeNodeCreated: ComputeNodeCreated;
+  ComputeNodeTaskAccepted: ComputeNodeTaskAccepted;
+  AdminCreateNodeInput: AdminCreateNodeInput;
+  AdminUpdateNodeInput: AdminUpdateNodeInput;
+  AdminRevokeNodeCredentialInput: AdminRevokeNodeCredentialInput;
+  AdminIssueNodeBootstrapTokenInput: AdminIssueNodeBootstrapTokenInput;
+  AdminDiscoverNodeSliceTopologyInput: AdminDiscoverNodeSliceTopologyInput;
+  Node: Node;
+  NodeConnection: NodeConnection;
+  NodeEdge: NodeEdge;
+  AdminDrainNodeInput: AdminDrainNodeInput;
+  TelemetrySample: TelemetrySample;
+  Float: Scalars['Float']['output'];
+  TelemetryDevice: TelemetryDevice;
+  TelemetrySeries: TelemetrySeries;
+  AllocationTelemetry: AllocationTelemetry;
+  AllocationTerminalToken: AllocationTerminalToken;
+  CreateAllocationTerminalTokenInput: CreateAllocationTerminalTokenInput;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
   Int: Scalars['Int']['output'];
@@ -289,10 +1291,372 @@ export type UserResolvers<ContextType = any, ParentType extends ResolversParentT
 
 export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   computeApiVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  allocation?: Resolver<Maybe<ResolversTypes['Allocation']>, ParentType, ContextType, RequireFields<QueryAllocationArgs, 'id'>>;
+  allocations?: Resolver<ResolversTypes['AllocationConnection'], ParentType, ContextType, Partial<QueryAllocationsArgs>>;
+  adminAllocations?: Resolver<ResolversTypes['AllocationConnection'], ParentType, ContextType, Partial<QueryAdminAllocationsArgs>>;
+  adminAllocation?: Resolver<Maybe<ResolversTypes['Allocation']>, ParentType, ContextType, RequireFields<QueryAdminAllocationArgs, 'id'>>;
+  readableAllocations?: Resolver<ResolversTypes['AllocationConnection'], ParentType, ContextType, Partial<QueryReadableAllocationsArgs>>;
+  readableAllocation?: Resolver<Maybe<ResolversTypes['Allocation']>, ParentType, ContextType, RequireFields<QueryReadableAllocationArgs, 'id'>>;
+  catalogGpuModels?: Resolver<ResolversTypes['GpuModelConnection'], ParentType, ContextType, Partial<QueryCatalogGpuModelsArgs>>;
+  catalogRegions?: Resolver<ResolversTypes['RegionConnection'], ParentType, ContextType, Partial<QueryCatalogRegionsArgs>>;
+  adminNodes?: Resolver<ResolversTypes['ComputeNodeConnection'], ParentType, ContextType, Partial<QueryAdminNodesArgs>>;
+  adminNode?: Resolver<Maybe<ResolversTypes['ComputeNode']>, ParentType, ContextType, RequireFields<QueryAdminNodeArgs, 'id'>>;
+  adminNodeSliceTopology?: Resolver<Maybe<ResolversTypes['ComputeNodeSliceTopology']>, ParentType, ContextType, RequireFields<QueryAdminNodeSliceTopologyArgs, 'id'>>;
+  node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  nodes?: Resolver<ResolversTypes['NodeConnection'], ParentType, ContextType, Partial<QueryNodesArgs>>;
 };
 
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   computePing?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationCreateAllocationArgs, 'input'>>;
+  requestAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationRequestAllocationArgs, 'input'>>;
+  updateAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationUpdateAllocationArgs, 'input'>>;
+  releaseAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationReleaseAllocationArgs, 'input'>>;
+  adminForceReleaseAllocation?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType, RequireFields<MutationAdminForceReleaseAllocationArgs, 'input'>>;
+  adminCreateNode?: Resolver<ResolversTypes['ComputeNodeCreated'], ParentType, ContextType, RequireFields<MutationAdminCreateNodeArgs, 'input'>>;
+  adminUpdateNode?: Resolver<ResolversTypes['ComputeNode'], ParentType, ContextType, RequireFields<MutationAdminUpdateNodeArgs, 'input'>>;
+  adminRevokeNodeCredential?: Resolver<ResolversTypes['ComputeNode'], ParentType, ContextType, RequireFields<MutationAdminRevokeNodeCredentialArgs, 'input'>>;
+  adminIssueNodeBootstrapToken?: Resolver<ResolversTypes['ComputeNodeBootstrapToken'], ParentType, ContextType, RequireFields<MutationAdminIssueNodeBootstrapTokenArgs, 'input'>>;
+  adminDiscoverNodeSliceTopology?: Resolver<ResolversTypes['ComputeNodeTaskAccepted'], ParentType, ContextType, RequireFields<MutationAdminDiscoverNodeSliceTopologyArgs, 'input'>>;
+  adminDrainNode?: Resolver<ResolversTypes['Node'], ParentType, ContextType, RequireFields<MutationAdminDrainNodeArgs, 'input'>>;
+  createAllocationTerminalToken?: Resolver<ResolversTypes['AllocationTerminalToken'], ParentType, ContextType, RequireFields<MutationCreateAllocationTerminalTokenArgs, 'input'>>;
+};
+
+export type AllocationProfileResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationProfile'] = ResolversParentTypes['AllocationProfile']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['AllocationSliceKind'], ParentType, ContextType>;
+  memoryBytes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  computeSevenths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AllocationGpuModelResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationGpuModel'] = ResolversParentTypes['AllocationGpuModel']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AllocationPlacementResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationPlacement'] = ResolversParentTypes['AllocationPlacement']> = {
+  nodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  hostname?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  nodeState?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  gpuUuid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  gpuIndex?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  gpuMemoryBytes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  migMode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  slotId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  placementStart?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  placementSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  migUuid?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AllocationOsImageResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationOsImage'] = ResolversParentTypes['AllocationOsImage']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AllocationSshAccessResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationSshAccess'] = ResolversParentTypes['AllocationSshAccess']> = {
+  host?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  port?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AllocationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Allocation'] = ResolversParentTypes['Allocation'], FederationReferenceType extends FederationReferenceTypes['Allocation'] = FederationReferenceTypes['Allocation']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Allocation']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['AllocationState'], ParentType, ContextType>;
+  stateReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  createdByUserId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  profile?: Resolver<ResolversTypes['AllocationProfile'], ParentType, ContextType>;
+  gpuModel?: Resolver<ResolversTypes['AllocationGpuModel'], ParentType, ContextType>;
+  sliceProfile?: Resolver<ResolversTypes['SliceProfile'], ParentType, ContextType>;
+  region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
+  regionCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  placement?: Resolver<Maybe<ResolversTypes['AllocationPlacement']>, ParentType, ContextType>;
+  osImage?: Resolver<ResolversTypes['AllocationOsImage'], ParentType, ContextType>;
+  sshKeyIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  sshAccess?: Resolver<Maybe<ResolversTypes['AllocationSshAccess']>, ParentType, ContextType>;
+  hourlyPrice?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  pricePerHour?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  costSoFar?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  requestedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  activeAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  activatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  releasedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  telemetry?: Resolver<ResolversTypes['AllocationTelemetry'], ParentType, ContextType, RequireFields<AllocationTelemetryArgs, 'resolution'>>;
+};
+
+export type AllocationEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationEdge'] = ResolversParentTypes['AllocationEdge']> = {
+  node?: Resolver<ResolversTypes['Allocation'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AllocationConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationConnection'] = ResolversParentTypes['AllocationConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AllocationEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type RegionResolvers<ContextType = any, ParentType extends ResolversParentTypes['Region'] = ResolversParentTypes['Region'], FederationReferenceType extends FederationReferenceTypes['Region'] = FederationReferenceTypes['Region']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Region']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RegionStatus'], ParentType, ContextType>;
+  availableSlots?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type GpuModelResolvers<ContextType = any, ParentType extends ResolversParentTypes['GpuModel'] = ResolversParentTypes['GpuModel'], FederationReferenceType extends FederationReferenceTypes['GpuModel'] = FederationReferenceTypes['GpuModel']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['GpuModel']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  vendor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  memoryBytes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  migCapable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  profiles?: Resolver<Array<ResolversTypes['SliceProfile']>, ParentType, ContextType, Partial<GpuModelProfilesArgs>>;
+};
+
+export type SliceProfileResolvers<ContextType = any, ParentType extends ResolversParentTypes['SliceProfile'] = ResolversParentTypes['SliceProfile'], FederationReferenceType extends FederationReferenceTypes['SliceProfile'] = FederationReferenceTypes['SliceProfile']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['SliceProfile']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['SliceKind'], ParentType, ContextType>;
+  memoryBytes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  computeSevenths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  gpuModel?: Resolver<ResolversTypes['GpuModel'], ParentType, ContextType>;
+  availableSlots?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  offers?: Resolver<Array<ResolversTypes['RegionOffer']>, ParentType, ContextType, Partial<SliceProfileOffersArgs>>;
+};
+
+export type RegionOfferResolvers<ContextType = any, ParentType extends ResolversParentTypes['RegionOffer'] = ResolversParentTypes['RegionOffer']> = {
+  region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
+  hourlyPrice?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  availableSlots?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type GpuModelConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['GpuModelConnection'] = ResolversParentTypes['GpuModelConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['GpuModelEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type GpuModelEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['GpuModelEdge'] = ResolversParentTypes['GpuModelEdge']> = {
+  node?: Resolver<ResolversTypes['GpuModel'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type RegionConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['RegionConnection'] = ResolversParentTypes['RegionConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['RegionEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type RegionEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['RegionEdge'] = ResolversParentTypes['RegionEdge']> = {
+  node?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = any, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  allocationUpdated?: SubscriptionResolver<ResolversTypes['Allocation'], "allocationUpdated", ParentType, ContextType, RequireFields<SubscriptionAllocationUpdatedArgs, 'projectId'>>;
+  allocation?: SubscriptionResolver<ResolversTypes['Allocation'], "allocation", ParentType, ContextType, RequireFields<SubscriptionAllocationArgs, 'id'>>;
+  nodeUpdated?: SubscriptionResolver<ResolversTypes['ComputeNode'], "nodeUpdated", ParentType, ContextType, Partial<SubscriptionNodeUpdatedArgs>>;
+  allocationTelemetry?: SubscriptionResolver<ResolversTypes['AllocationTelemetryReport'], "allocationTelemetry", ParentType, ContextType, RequireFields<SubscriptionAllocationTelemetryArgs, 'id'>>;
+};
+
+export type AllocationTelemetryReportResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationTelemetryReport'] = ResolversParentTypes['AllocationTelemetryReport']> = {
+  allocationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  series?: Resolver<Array<ResolversTypes['AllocationTelemetryReportSeries']>, ParentType, ContextType>;
+};
+
+export type AllocationTelemetryReportSeriesResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationTelemetryReportSeries'] = ResolversParentTypes['AllocationTelemetryReportSeries']> = {
+  gpuUuid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  migUuid?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  samples?: Resolver<Array<ResolversTypes['TelemetrySample']>, ParentType, ContextType>;
+};
+
+export type ComputeNodeRegionResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeRegion'] = ResolversParentTypes['ComputeNodeRegion']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ComputeNodeGpuResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeGpu'] = ResolversParentTypes['ComputeNodeGpu']> = {
+  uuid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  memoryBytes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  migMode?: Resolver<ResolversTypes['ComputeMigMode'], ParentType, ContextType>;
+};
+
+export type ComputeNodeSlotCountsResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeSlotCounts'] = ResolversParentTypes['ComputeNodeSlotCounts']> = {
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  free?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  used?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ComputeNodeCredentialResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeCredential'] = ResolversParentTypes['ComputeNodeCredential']> = {
+  status?: Resolver<ResolversTypes['ComputeNodeCredentialStatus'], ParentType, ContextType>;
+  issuedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  bootstrapTokenExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type ComputeNodeAllocationResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeAllocation'] = ResolversParentTypes['ComputeNodeAllocation']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['AllocationState'], ParentType, ContextType>;
+  profile?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  slotId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  activeAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type ComputeNodeSlicePlacementResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeSlicePlacement'] = ResolversParentTypes['ComputeNodeSlicePlacement']> = {
+  start?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ComputeNodeSliceInstanceResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeSliceInstance'] = ResolversParentTypes['ComputeNodeSliceInstance']> = {
+  slotId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  gpuUuid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  profile?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  placement?: Resolver<Maybe<ResolversTypes['ComputeNodeSlicePlacement']>, ParentType, ContextType>;
+  gpuInstanceId?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  computeInstanceId?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  migUuid?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  allocationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type ComputeNodeSliceGpuResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeSliceGpu'] = ResolversParentTypes['ComputeNodeSliceGpu']> = {
+  uuid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  memoryBytes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  migMode?: Resolver<ResolversTypes['ComputeMigMode'], ParentType, ContextType>;
+  instances?: Resolver<Array<ResolversTypes['ComputeNodeSliceInstance']>, ParentType, ContextType>;
+};
+
+export type ComputeNodeSliceTopologyResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeSliceTopology'] = ResolversParentTypes['ComputeNodeSliceTopology']> = {
+  nodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  discoveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  gpus?: Resolver<Array<ResolversTypes['ComputeNodeSliceGpu']>, ParentType, ContextType>;
+};
+
+export type ComputeNodeResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNode'] = ResolversParentTypes['ComputeNode'], FederationReferenceType extends FederationReferenceTypes['ComputeNode'] = FederationReferenceTypes['ComputeNode']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['ComputeNode']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  hostname?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  region?: Resolver<ResolversTypes['ComputeNodeRegion'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ComputeNodeState'], ParentType, ContextType>;
+  stateReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  labels?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  gpus?: Resolver<Array<ResolversTypes['ComputeNodeGpu']>, ParentType, ContextType>;
+  slots?: Resolver<ResolversTypes['ComputeNodeSlotCounts'], ParentType, ContextType>;
+  liveAllocationCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lastHeartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  agentVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  credential?: Resolver<ResolversTypes['ComputeNodeCredential'], ParentType, ContextType>;
+  registeredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  topologyDiscoveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  sliceInstances?: Resolver<Array<ResolversTypes['ComputeNodeSliceInstance']>, ParentType, ContextType>;
+  liveAllocations?: Resolver<Array<ResolversTypes['ComputeNodeAllocation']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ComputeNodeEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeEdge'] = ResolversParentTypes['ComputeNodeEdge']> = {
+  node?: Resolver<ResolversTypes['ComputeNode'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ComputeNodeConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeConnection'] = ResolversParentTypes['ComputeNodeConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ComputeNodeEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ComputeNodeBootstrapTokenResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeBootstrapToken'] = ResolversParentTypes['ComputeNodeBootstrapToken']> = {
+  nodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  bootstrapToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  bootstrapTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ComputeNodeCreatedResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeCreated'] = ResolversParentTypes['ComputeNodeCreated']> = {
+  node?: Resolver<ResolversTypes['ComputeNode'], ParentType, ContextType>;
+  bootstrapToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  bootstrapTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ComputeNodeTaskAcceptedResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComputeNodeTaskAccepted'] = ResolversParentTypes['ComputeNodeTaskAccepted']> = {
+  taskId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  nodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ComputeNodeTaskState'], ParentType, ContextType>;
+  queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type NodeResolvers<ContextType = any, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  hostname?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['NodeState'], ParentType, ContextType>;
+  gpuModel?: Resolver<ResolversTypes['GpuModel'], ParentType, ContextType>;
+  gpuCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lastHeartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type NodeConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['NodeConnection'] = ResolversParentTypes['NodeConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['NodeEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type NodeEdgeResolvers<ContextType = any, ParentType extends ResolversParentTypes['NodeEdge'] = ResolversParentTypes['NodeEdge']> = {
+  node?: Resolver<ResolversTypes['Node'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type TelemetrySampleResolvers<ContextType = any, ParentType extends ResolversParentTypes['TelemetrySample'] = ResolversParentTypes['TelemetrySample']> = {
+  sampledAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  gpuUtilizationPercent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  memoryUsedBytes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  memoryTotalBytes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  temperatureCelsius?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  powerWatts?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
+export type TelemetryDeviceResolvers<ContextType = any, ParentType extends ResolversParentTypes['TelemetryDevice'] = ResolversParentTypes['TelemetryDevice']> = {
+  gpuUuid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  migUuid?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  profile?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type TelemetrySeriesResolvers<ContextType = any, ParentType extends ResolversParentTypes['TelemetrySeries'] = ResolversParentTypes['TelemetrySeries']> = {
+  device?: Resolver<ResolversTypes['TelemetryDevice'], ParentType, ContextType>;
+  latest?: Resolver<Maybe<ResolversTypes['TelemetrySample']>, ParentType, ContextType>;
+  samples?: Resolver<Array<ResolversTypes['TelemetrySample']>, ParentType, ContextType>;
+};
+
+export type AllocationTelemetryResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationTelemetry'] = ResolversParentTypes['AllocationTelemetry']> = {
+  allocationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  resolution?: Resolver<ResolversTypes['TelemetryResolution'], ParentType, ContextType>;
+  series?: Resolver<Array<ResolversTypes['TelemetrySeries']>, ParentType, ContextType>;
+};
+
+export type AllocationTerminalTokenResolvers<ContextType = any, ParentType extends ResolversParentTypes['AllocationTerminalToken'] = ResolversParentTypes['AllocationTerminalToken']> = {
+  allocationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  protocol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wsUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -308,6 +1672,48 @@ export type Resolvers<ContextType = any> = {
   User?: UserResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  AllocationProfile?: AllocationProfileResolvers<ContextType>;
+  AllocationGpuModel?: AllocationGpuModelResolvers<ContextType>;
+  AllocationPlacement?: AllocationPlacementResolvers<ContextType>;
+  AllocationOsImage?: AllocationOsImageResolvers<ContextType>;
+  AllocationSshAccess?: AllocationSshAccessResolvers<ContextType>;
+  Allocation?: AllocationResolvers<ContextType>;
+  AllocationEdge?: AllocationEdgeResolvers<ContextType>;
+  AllocationConnection?: AllocationConnectionResolvers<ContextType>;
+  Region?: RegionResolvers<ContextType>;
+  GpuModel?: GpuModelResolvers<ContextType>;
+  SliceProfile?: SliceProfileResolvers<ContextType>;
+  RegionOffer?: RegionOfferResolvers<ContextType>;
+  GpuModelConnection?: GpuModelConnectionResolvers<ContextType>;
+  GpuModelEdge?: GpuModelEdgeResolvers<ContextType>;
+  RegionConnection?: RegionConnectionResolvers<ContextType>;
+  RegionEdge?: RegionEdgeResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  AllocationTelemetryReport?: AllocationTelemetryReportResolvers<ContextType>;
+  AllocationTelemetryReportSeries?: AllocationTelemetryReportSeriesResolvers<ContextType>;
+  ComputeNodeRegion?: ComputeNodeRegionResolvers<ContextType>;
+  ComputeNodeGpu?: ComputeNodeGpuResolvers<ContextType>;
+  ComputeNodeSlotCounts?: ComputeNodeSlotCountsResolvers<ContextType>;
+  ComputeNodeCredential?: ComputeNodeCredentialResolvers<ContextType>;
+  ComputeNodeAllocation?: ComputeNodeAllocationResolvers<ContextType>;
+  ComputeNodeSlicePlacement?: ComputeNodeSlicePlacementResolvers<ContextType>;
+  ComputeNodeSliceInstance?: ComputeNodeSliceInstanceResolvers<ContextType>;
+  ComputeNodeSliceGpu?: ComputeNodeSliceGpuResolvers<ContextType>;
+  ComputeNodeSliceTopology?: ComputeNodeSliceTopologyResolvers<ContextType>;
+  ComputeNode?: ComputeNodeResolvers<ContextType>;
+  ComputeNodeEdge?: ComputeNodeEdgeResolvers<ContextType>;
+  ComputeNodeConnection?: ComputeNodeConnectionResolvers<ContextType>;
+  ComputeNodeBootstrapToken?: ComputeNodeBootstrapTokenResolvers<ContextType>;
+  ComputeNodeCreated?: ComputeNodeCreatedResolvers<ContextType>;
+  ComputeNodeTaskAccepted?: ComputeNodeTaskAcceptedResolvers<ContextType>;
+  Node?: NodeResolvers<ContextType>;
+  NodeConnection?: NodeConnectionResolvers<ContextType>;
+  NodeEdge?: NodeEdgeResolvers<ContextType>;
+  TelemetrySample?: TelemetrySampleResolvers<ContextType>;
+  TelemetryDevice?: TelemetryDeviceResolvers<ContextType>;
+  TelemetrySeries?: TelemetrySeriesResolvers<ContextType>;
+  AllocationTelemetry?: AllocationTelemetryResolvers<ContextType>;
+  AllocationTerminalToken?: AllocationTerminalTokenResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = any> = {

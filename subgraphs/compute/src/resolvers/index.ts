@@ -1,15 +1,17 @@
 import { GraphQLScalarType } from 'graphql';
 import { dateTimeScalar, type GraphQLResolverMap } from '@gpuaas/service-kit';
+import type { ComputeContext } from '../deps.js';
 import { allocationResolvers } from '../allocations/resolvers.js';
 import { catalogResolvers } from '../catalog/resolvers.js';
 import { liveResolvers } from '../live/resolvers.js';
 import { nodeResolvers } from '../nodes/resolvers.js';
+import { telemetryResolvers } from '../telemetry/resolvers.js';
 import { terminalResolvers } from '../terminal/resolvers.js';
 import { jsonObjectScalar } from './json-object.js';
 
 const COMPUTE_API_VERSION = '1';
 
-type ResolverMap = GraphQLResolverMap<object>;
+type ResolverMap = GraphQLResolverMap<ComputeContext>;
 
 /** Merges each area's resolver map type by type, so two areas may add fields to the same type (Query, Allocation…). */
 export function mergeResolvers(...maps: ResolverMap[]): ResolverMap {
@@ -37,6 +39,7 @@ export const resolvers: ResolverMap = {
     catalogResolvers,
     nodeResolvers,
     allocationResolvers,
+    telemetryResolvers,
     terminalResolvers,
     liveResolvers,
   ),

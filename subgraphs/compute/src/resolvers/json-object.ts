@@ -21,7 +21,7 @@ function literalValue(ast: ValueNode): unknown {
     case Kind.OBJECT:
       return Object.fromEntries(ast.fields.map((field) => [field.name.value, literalValue(field.value)]));
     default:
-      throw new GraphQLError('JSONObject literals may not use variables inside');
+      throw new GraphQLError('JSONObject literals may not use variables inside', { extensions: { code: 'validation_error' } });
   }
 }
 
@@ -30,16 +30,16 @@ export const jsonObjectScalar = new GraphQLScalarType<JsonObject, JsonObject>({
   name: 'JSONObject',
   description: 'A JSON object.',
   serialize(value) {
-    if (!isPlainObject(value)) throw new GraphQLError('JSONObject cannot represent a non-object value');
+    if (!isPlainObject(value)) throw new GraphQLError('JSONObject cannot represent a non-object value', { extensions: { code: 'validation_error' } });
     return value;
   },
   parseValue(value) {
-    if (!isPlainObject(value)) throw new GraphQLError('JSONObject must be an object');
+    if (!isPlainObject(value)) throw new GraphQLError('JSONObject must be an object', { extensions: { code: 'validation_error' } });
     return value;
   },
   parseLiteral(ast) {
     const value = literalValue(ast);
-    if (!isPlainObject(value)) throw new GraphQLError('JSONObject must be an object');
+    if (!isPlainObject(value)) throw new GraphQLError('JSONObject must be an object', { extensions: { code: 'validation_error' } });
     return value;
   },
 });

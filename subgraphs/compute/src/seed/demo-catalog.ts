@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { uuidv7 } from '@gpuaas/db';
 
 /**
- * The demo catalog `npm start` seeds: two regions, three GPU models with their MIG profiles and prices, and
+ * The demo catalog `npm start` seeds: two regions (with their locations), three GPU models with their MIG profiles and prices, and
  * one simulated node whose topology mixes a whole card and a MIG-partitioned card. Idempotent: rows are
  * found by their natural keys, so running it on every start changes nothing after the first time.
  */
@@ -18,8 +18,8 @@ interface ModelSeed {
 }
 
 const regions = [
-  { code: 'us-east', name: 'US East (Virginia)' },
-  { code: 'eu-west', name: 'EU West (Frankfurt)' },
+  { code: 'us-east', name: 'US East', location: 'Ashburn, Virginia, US' },
+  { code: 'eu-west', name: 'EU West', location: 'Frankfurt, DE' },
 ];
 
 const models: ModelSeed[] = [
@@ -34,7 +34,10 @@ const models: ModelSeed[] = [
   { code: 'l40s-48gb', name: 'NVIDIA L40S', memoryGib: 48, migCapable: false, profiles: { whole: [48, 7, 99] } },
 ];
 
-/** The simulated node: GPU 0 whole, GPU 1 split 3g.40gb + 2g.20gb + 2g.20gb (a valid H100 MIG layout). */
+/**
+ * The simulated node: GPU 0 whole, GPU 1 split 2g.20gb + 2g.20gb + 3g.40gb (a valid H100 MIG layout: 2g instances
+ * start at memory slice 0, 2 or 4, 3g ones at 0 or 4).
+ */
 export const demoNode = {
   hostname: 'sim-node-1',
   region: 'us-east',
@@ -43,9 +46,9 @@ export const demoNode = {
     {
       index: 1, uuid: 'GPU-5f0c1a42-0000-4000-8000-000000000001', model: 'h100-80gb', mig: 'enabled',
       slots: [
-        { profile: '3g.40gb', start: 0, size: 4, gi: 2 },
-        { profile: '2g.20gb', start: 4, size: 2, gi: 3 },
-        { profile: '2g.20gb', start: 6, size: 2, gi: 4 },
+        { profile: '2g.20gb', start: 0, size: 2, gi: 3 },
+        { profile: '2g.20gb', start: 2, size: 2, gi: 4 },
+        { profile: '3g.40gb', start: 4, size: 4, gi: 2 },
       ],
     },
   ],
@@ -63,7 +66,12 @@ export async function seedDemoCatalog(client: pg.ClientBase): Promise<{ nodeId: 
   try {
     const regionIds: Record<string, string> = {};
     for (const region of regions) {
-      await client.query('INSERT INTO compute.regions (id, code, name) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING', [uuidv7(), region.code, region.name]);
+      // A database seeded before regions had a location gets one; an operator's own location is kept.
+      await client.query(
+        `INSERT INTO compute.regions (id, code, name, location) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (code) DO UPDATE SET location = EXCLUDED.location WHERE compute.regions.location = ''`,
+        [uuidv7(), region.code, region.name, region.location],
+      );
       regionIds[region.code] = await idOf(client, 'SELECT id FROM compute.regions WHERE code = $1', [region.code]);
     }
     const profileIds: Record<string, string> = {};
