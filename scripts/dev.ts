@@ -4,9 +4,12 @@
  * default ports, prints the URLs, and closes everything in reverse order on Ctrl-C. Production runs each of
  * these as its own process through its `main.ts`.
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { redactUrl } from '@gpuaas/db';
-import { closeOnSignals, type Closeable } from '@gpuaas/service-kit';
+import { closeOnSignals, openDomainConnections, type Closeable } from '@gpuaas/service-kit';
 import { createLogger } from '@gpuaas/telemetry';
 import { createAccessSubgraph, loadAccessConfig } from '../subgraphs/access/src/index.js';
 import { createComputeSubgraph, loadComputeConfig } from '../subgraphs/compute/src/index.js';
@@ -14,17 +17,20 @@ import { createBillingSubgraph, loadBillingConfig } from '../subgraphs/billing/s
 import { createWorkloadsSubgraph, loadWorkloadsConfig } from '../subgraphs/workloads/src/index.js';
 import { createPlatformSubgraph, loadPlatformConfig } from '../subgraphs/platform/src/index.js';
 import { seedDemoCatalog } from '../subgraphs/compute/src/seed/demo-catalog.js';
+import { ensureDemoNode, type DemoNodeAccess } from '../subgraphs/compute/src/seed/demo-node.js';
 import { seedDemoOsImages } from '../subgraphs/platform/src/seed/demo-os-images.js';
 import { createGateway, loadGatewayConfig } from '../gateway/src/index.js';
 import { createRestAdapter, loadRestAdapterConfig } from '../rest-adapter/src/index.js';
 import { createWorkers, loadWorkersConfig } from '../workers/src/index.js';
-import { createAgent, loadAgentConfig } from '../agent/src/index.js';
+import { createAgent, loadAgentConfig, readAgentState } from '../agent/src/index.js';
 import { DEFAULT_DATABASE_URL, migrateAll } from './migrate.js';
 
 const logger = createLogger('dev', 'info');
 const env = process.env;
 const host = env['HOST'] ?? '127.0.0.1';
 const databaseUrl = env['DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
+/** Local state that survives restarts (the agent's node credential, its allocations' directories); gitignored. */
+const dataDir = env['DEV_DATA_DIR'] ?? fileURLToPath(new URL('../.data/', import.meta.url));
 
 /** Each deployable reads `PORT`; in one process each gets its own, overridable as `<NAME>_PORT`. */
 function envFor(name: string, defaultPort: number): Record<string, string | undefined> {
@@ -39,6 +45,26 @@ async function seed(): Promise<void> {
     await seedDemoOsImages(client);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Makes sure the demo node exists and that the in-process agent can join it: a stored credential that still works is
+ * reused (a restart does not register again); otherwise the state file goes and the agent registers with a fresh
+ * bootstrap token, as an operator would hand one to a new host.
+ */
+async function joinDemoNode(controlPlaneUrl: string, stateFile: string): Promise<DemoNodeAccess> {
+  const config = loadComputeConfig(envFor('COMPUTE', 4102));
+  const connections = await openDomainConnections({ name: 'dev-demo-node', databaseUrl, redisUrl: config.redisUrl, natsUrl: config.natsUrl, logger, poolSize: 2 });
+  try {
+    const stored = await readAgentState(stateFile).catch(() => undefined);
+    // A credential kept for another control plane URL makes the agent register again, which needs a token.
+    const usable = stored && stored.controlPlaneUrl === controlPlaneUrl ? stored : undefined;
+    const demo = await ensureDemoNode({ pool: connections.pool, nats: connections.nats, redis: connections.redis, logger, config }, usable);
+    if (demo.bootstrapToken) await rm(stateFile, { force: true });
+    return demo;
+  } finally {
+    await connections.close();
   }
 }
 
@@ -73,16 +99,32 @@ async function main(): Promise<void> {
   started.push(gateway);
   const rest = await createRestAdapter(loadRestAdapterConfig({ ...envFor('REST', 4000), GATEWAY_URL: `${gateway.url}/graphql` }));
   started.push(rest);
-  const workers = await createWorkers(loadWorkersConfig(envFor('WORKERS', 4201)));
+  // Every worker role (outbox relay, DLQ handler, provisioning worker, node monitor, …) unless WORKER_ROLES narrows it.
+  const workers = await createWorkers(loadWorkersConfig({ ...envFor('WORKERS', 4201), WORKER_ROLES: env['WORKER_ROLES'] ?? 'all' }));
   started.push(workers);
-  const agent = await createAgent(
-    loadAgentConfig([], { ...envFor('AGENT', 4301), HEALTH_HOST: host, HEALTH_PORT: env['AGENT_PORT'] ?? '4301', CONTROL_PLANE_URL: rest.url, BOOTSTRAP_TOKEN: env['BOOTSTRAP_TOKEN'] ?? 'demo-node-bootstrap' }),
+  const agentDir = join(dataDir, 'agent');
+  const stateFile = join(agentDir, 'sim-node-1.json');
+  const demo = await joinDemoNode(rest.url, stateFile);
+  const agent = createAgent(
+    loadAgentConfig([], {
+      ...envFor('AGENT', 4301),
+      HEALTH_HOST: host,
+      HEALTH_PORT: env['AGENT_PORT'] ?? '4301',
+      CONTROL_PLANE_URL: rest.url,
+      AGENT_HOSTNAME: demo.hostname,
+      AGENT_STATE_FILE: stateFile,
+      AGENT_DATA_DIR: agentDir,
+      BOOTSTRAP_TOKEN: demo.bootstrapToken,
+      SIMULATED_LAYOUT: JSON.stringify(demo.layout),
+    }),
   );
+  await agent.start();
   started.push(agent);
 
   const lines = [
     '',
     `GPUaaS is up (${((Date.now() - startedAt) / 1000).toFixed(1)} s; ${appliedCount} migration(s) applied, demo catalog and node sim-node-1 seeded)`,
+    `  Node agent      sim-node-1 (simulated) ${demo.bootstrapToken ? 'registering with a fresh bootstrap token' : 'reusing its stored credential'}; state in ${agentDir}`,
     `  REST API        ${rest.url}/api/v1   (explorer ${rest.url}/docs)`,
     `  GraphQL         ${gateway.url}/graphql`,
     `  Subgraphs       access ${access!.url}  compute ${compute!.url}  billing ${billing!.url}  workloads ${workloads!.url}  platform ${platform!.url}`,

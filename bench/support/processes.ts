@@ -12,6 +12,8 @@ export interface ServiceProcess {
   readonly urls: Readonly<Record<string, string>>;
   /** User + system CPU seconds the process has used so far (Linux /proc); NaN where that cannot be read. */
   cpuSeconds(): number;
+  /** Resident set size in bytes (Linux /proc); NaN where that cannot be read. */
+  rssBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -35,7 +37,7 @@ export async function startServiceProcess(
   });
   try {
     const urls = await waitForReady(child, role, timeoutMs, () => stderr);
-    return { role, urls, cpuSeconds: () => cpuSecondsOf(child.pid), stop: () => stopProcess(child) };
+    return { role, urls, cpuSeconds: () => cpuSecondsOf(child.pid), rssBytes: () => rssBytesOf(child.pid), stop: () => stopProcess(child) };
   } catch (error) {
     await stopProcess(child);
     throw error;
@@ -82,6 +84,16 @@ export function cpuSecondsOf(pid: number | undefined): number {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** VmRSS of /proc/<pid>/status, in bytes. */
+export function rssBytesOf(pid: number | undefined): number {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : Number.NaN;
   } catch {
     return Number.NaN;
   }

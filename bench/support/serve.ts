@@ -9,6 +9,7 @@ import { createPlatformSubgraph, loadPlatformConfig } from '@gpuaas/subgraph-pla
 import { createWorkloadsSubgraph, loadWorkloadsConfig } from '@gpuaas/subgraph-workloads';
 import { createGateway, loadGatewayConfig } from '@gpuaas/gateway';
 import { createRestAdapter, loadRestAdapterConfig } from '@gpuaas/rest-adapter';
+import { createWorkers, loadWorkersConfig } from '@gpuaas/workers';
 import { closeOnSignals, configOrExit, type Closeable } from '@gpuaas/service-kit';
 import { createLogger, initTracing } from '@gpuaas/telemetry';
 
@@ -42,8 +43,13 @@ async function serve(): Promise<Record<string, string>> {
       started.push(rest);
       return { rest: rest.url };
     }
+    case 'workers': {
+      const workers = await createWorkers(configOrExit(() => loadWorkersConfig(env)));
+      started.push(workers);
+      return { workers: 'started' };
+    }
     default:
-      throw new Error(`unknown role "${role}"; expected subgraphs, gateway or rest`);
+      throw new Error(`unknown role "${role}"; expected subgraphs, gateway, rest or workers`);
   }
 }
 

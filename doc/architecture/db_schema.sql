@@ -275,6 +275,13 @@ CREATE FUNCTION access.ssh_public_keys_of(p_user_id uuid, p_key_ids uuid[]) RETU
   AS $fn$
     SELECT k.id, k.public_key, k.fingerprint FROM access.ssh_keys k WHERE k.user_id = p_user_id AND k.id = ANY (p_key_ids)
   $fn$;
+-- Read interface: the members who answer for a project's wallet (owners and admins); a deleted project has none.
+CREATE FUNCTION access.project_billing_members_of(p_project_id uuid) RETURNS TABLE (user_id uuid)
+  LANGUAGE sql STABLE
+  AS $fn$
+    SELECT m.user_id FROM access.project_members m JOIN access.projects p ON p.id = m.project_id
+    WHERE m.project_id = p_project_id AND m.role IN ('owner', 'admin') AND p.deleted_at IS NULL
+  $fn$;
 
 -- schema: compute
 CREATE SCHEMA IF NOT EXISTS compute;
@@ -547,6 +554,40 @@ CREATE INDEX guest_telemetry_allocation_idx ON compute.guest_telemetry (allocati
 CREATE INDEX guest_telemetry_node_idx ON compute.guest_telemetry (node_id, sampled_at);
 CREATE INDEX guest_telemetry_sampled_brin ON compute.guest_telemetry USING brin (sampled_at);
 
+-- An allocation's display name is optional (the contract's AllocationCreate.name; a PATCH with null clears it).
+ALTER TABLE compute.allocations ALTER COLUMN name DROP NOT NULL;
+
+-- registered_at: first successful registration; state_before_offline: the operator-set state an offline node returns
+-- to on its next heartbeat; topology_discovered_at: when the agent last reported its slice topology.
+ALTER TABLE compute.nodes
+  ADD COLUMN registered_at timestamptz,
+  ADD COLUMN state_before_offline text CONSTRAINT nodes_state_before_offline_check
+    CHECK (state_before_offline IN ('active', 'cordoned', 'draining')),
+  ADD COLUMN topology_discovered_at timestamptz,
+  ADD CONSTRAINT nodes_offline_check CHECK ((state = 'offline') = (state_before_offline IS NOT NULL));
+-- The MIG device UUID of a slot's instance (null for a whole card): the agent addresses slices by it.
+ALTER TABLE compute.slots ADD COLUMN mig_uuid text;
+
+-- Regions as the catalog shows them: a location for people, and a status that is active (places allocations),
+-- maintenance (listed, places nothing) or retired (not listed; kept because allocations and prices refer to it).
+ALTER TABLE compute.regions ADD COLUMN location text NOT NULL DEFAULT '';
+ALTER TABLE compute.regions DROP CONSTRAINT regions_status_check;
+UPDATE compute.regions SET status = 'maintenance' WHERE status = 'disabled';
+ALTER TABLE compute.regions ADD CONSTRAINT regions_status_check CHECK (status IN ('active', 'maintenance', 'retired'));
+
+-- Read interface compute publishes to platform (an OS image's usage, and the refusal to delete one in use). Platform
+-- calls this function and never touches compute.allocations.
+CREATE INDEX allocations_os_image_live_idx ON compute.allocations (os_image_id)
+  WHERE state IN ('requested', 'provisioning', 'active', 'releasing');
+CREATE FUNCTION compute.live_allocation_counts_of_os_images(p_os_image_ids uuid[])
+  RETURNS TABLE (os_image_id uuid, live_allocation_count integer)
+  LANGUAGE sql STABLE
+  AS $fn$
+    SELECT a.os_image_id, count(*)::integer FROM compute.allocations a
+    WHERE a.os_image_id = ANY (p_os_image_ids) AND a.state IN ('requested', 'provisioning', 'active', 'releasing')
+    GROUP BY a.os_image_id
+  $fn$;
+
 -- schema: billing
 CREATE SCHEMA IF NOT EXISTS billing;
 
@@ -764,6 +805,154 @@ CREATE TABLE billing.low_balance_states (
 );
 CREATE INDEX low_balance_states_deadline_idx ON billing.low_balance_states (deadline) WHERE state = 'auto_release_pending';
 
+-- Ledger, issue 5: double entry and a per-wallet running balance.
+-- Every posting is one ledger transaction of two legs that sum to zero: the customer's leg on account 'wallet' and
+-- its counter-leg on the platform account its kind names, both tied to the same wallet so revenue per customer
+-- stays traceable. Wallet legs are numbered per wallet (wallet_seq) and carry the balance right after them
+-- (balance_after = previous balance_after + amount_minor, set by a trigger from the entries themselves), so the
+-- balance is read from the newest entry instead of summing history, and can never drift from the entries.
+ALTER TABLE billing.ledger_entries
+  ADD COLUMN account text NOT NULL DEFAULT 'wallet' CONSTRAINT ledger_entries_account_check
+    CHECK (account IN ('wallet', 'usage_revenue', 'payments_clearing', 'refunds_paid', 'credit_grants', 'adjustments')),
+  ADD COLUMN transaction_id uuid NOT NULL,
+  ADD COLUMN wallet_seq bigint,
+  ADD COLUMN balance_after bigint,
+  ADD CONSTRAINT ledger_entries_chain_check CHECK (
+    (account = 'wallet' AND wallet_id IS NOT NULL AND wallet_seq IS NOT NULL AND balance_after IS NOT NULL)
+    OR (account <> 'wallet' AND wallet_seq IS NULL AND balance_after IS NULL));
+-- A platform leg may stand for many wallets (the metering tick books one usage_revenue leg per tick and currency
+-- against all its wallet debits), so only wallet legs must name a wallet.
+ALTER TABLE billing.ledger_entries ALTER COLUMN wallet_id DROP NOT NULL;
+-- Each leg of a posting shares the posting's idempotency key.
+ALTER TABLE billing.ledger_entries DROP CONSTRAINT ledger_entries_idempotency_key;
+ALTER TABLE billing.ledger_entries ADD CONSTRAINT ledger_entries_idempotency_key UNIQUE (idempotency_key, account);
+-- The sign rules hold for the wallet leg; the counter-leg carries the opposite sign on its kind's platform account.
+-- A system adjustment (no operator) must name the allocation it corrects (usage after a lost node's last heartbeat).
+ALTER TABLE billing.ledger_entries DROP CONSTRAINT ledger_entries_sign_check;
+ALTER TABLE billing.ledger_entries ADD CONSTRAINT ledger_entries_sign_check CHECK (
+  (kind = 'topup_credit' AND payment_id IS NOT NULL AND account IN ('wallet', 'payments_clearing')
+    AND sign(amount_minor) = CASE WHEN account = 'wallet' THEN 1 ELSE -1 END)
+  OR (kind = 'usage_debit' AND account = 'wallet' AND amount_minor < 0 AND allocation_id IS NOT NULL AND meter_period_id IS NOT NULL)
+  OR (kind = 'usage_debit' AND account = 'usage_revenue' AND amount_minor > 0)
+  OR (kind = 'refund' AND refund_id IS NOT NULL AND account IN ('wallet', 'refunds_paid')
+    AND sign(amount_minor) = CASE WHEN account = 'wallet' THEN -1 ELSE 1 END)
+  OR (kind = 'admin_credit' AND actor_id IS NOT NULL AND account IN ('wallet', 'credit_grants')
+    AND sign(amount_minor) = CASE WHEN account = 'wallet' THEN 1 ELSE -1 END)
+  OR (kind = 'adjustment' AND amount_minor <> 0 AND (actor_id IS NOT NULL OR allocation_id IS NOT NULL)
+    AND account IN ('wallet', 'adjustments')));
+-- The chain of wallet legs: the newest is the balance, and the cursor of the wallet's history.
+CREATE UNIQUE INDEX ledger_entries_wallet_seq_key ON billing.ledger_entries (wallet_id, wallet_seq) INCLUDE (balance_after)
+  WHERE account = 'wallet';
+-- The chain index above now serves balances and history; the older (wallet_id, created_at) index only cost writes.
+DROP INDEX billing.ledger_entries_wallet_created_idx;
+
+-- What the billing-worker needs to know about a metered allocation without asking compute: the ids its events
+-- carry, for the usage report (by profile) and for the force releases it requests when a wallet is depleted.
+ALTER TABLE billing.meters
+  ADD COLUMN user_id uuid,
+  ADD COLUMN project_id uuid,
+  ADD COLUMN profile_id uuid,
+  ADD COLUMN region text,
+  ADD COLUMN node_id uuid,
+  ADD COLUMN slot_id uuid;
+COMMENT ON COLUMN billing.meters.user_id IS 'access ref (users.id): the allocation''s creator.';
+COMMENT ON COLUMN billing.meters.project_id IS 'access ref (projects.id).';
+COMMENT ON COLUMN billing.meters.profile_id IS 'compute ref (slice_profiles.id).';
+COMMENT ON COLUMN billing.meters.node_id IS 'compute ref (nodes.id).';
+COMMENT ON COLUMN billing.meters.slot_id IS 'compute ref (slots.id).';
+
+-- Numbers a wallet leg and computes its balance from the previous leg. Rows earlier in the same statement are
+-- visible here, so one INSERT may post several legs to one wallet. Two transactions posting to one wallet must
+-- serialise on the wallet row (SELECT ... FOR UPDATE); without that the unique chain index refuses the second.
+CREATE FUNCTION billing.ledger_entries_chain() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  previous record;
+BEGIN
+  IF NEW.account <> 'wallet' THEN
+    NEW.wallet_seq := NULL;
+    NEW.balance_after := NULL;
+    RETURN NEW;
+  END IF;
+  SELECT e.wallet_seq, e.balance_after INTO previous FROM billing.ledger_entries e
+    WHERE e.wallet_id = NEW.wallet_id AND e.account = 'wallet' ORDER BY e.wallet_seq DESC LIMIT 1;
+  NEW.wallet_seq := COALESCE(previous.wallet_seq, 0) + 1;
+  NEW.balance_after := COALESCE(previous.balance_after, 0) + NEW.amount_minor;
+  RETURN NEW;
+END;
+$$;
+CREATE TRIGGER ledger_entries_chain BEFORE INSERT ON billing.ledger_entries
+  FOR EACH ROW EXECUTE FUNCTION billing.ledger_entries_chain();
+
+-- Double entry, enforced: every ledger transaction an INSERT writes has at least two legs, and its legs in each
+-- currency sum to zero, so a posting's legs are always written by one statement.
+CREATE FUNCTION billing.ledger_transactions_balanced() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  unbalanced uuid;
+BEGIN
+  SELECT n.transaction_id INTO unbalanced FROM new_entries n
+    GROUP BY n.transaction_id, n.currency HAVING sum(n.amount_minor) <> 0 OR count(*) < 2 LIMIT 1;
+  IF unbalanced IS NOT NULL THEN
+    RAISE EXCEPTION 'ledger transaction % does not balance to zero', unbalanced USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER ledger_entries_balanced AFTER INSERT ON billing.ledger_entries
+  REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION billing.ledger_transactions_balanced();
+
+-- Tells listeners (the subgraph's balanceUpdated subscription) which wallets' balances changed; NOTIFY is
+-- delivered at commit only, whoever posted (metering, top-ups, refunds, operators).
+CREATE FUNCTION billing.ledger_entries_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('billing_balance_changed', w.wallet_id::text)
+    FROM (SELECT DISTINCT n.wallet_id FROM new_entries n WHERE n.account = 'wallet') w;
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER ledger_entries_notify AFTER INSERT ON billing.ledger_entries
+  REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION billing.ledger_entries_notify();
+
+-- A uuid v7 for rows the metering tick creates set-based inside one statement (the application makes every
+-- other id): 48-bit milliseconds, then random bits, version 7, variant 10.
+CREATE FUNCTION billing.uuid_v7() RETURNS uuid
+LANGUAGE sql VOLATILE AS $$
+  SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+    PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
+    52, 1), 53, 1), 'hex')::uuid
+$$;
+
+-- Read interface for compute's createAllocation (402 insufficient_balance): may p_user_id start something that
+-- burns p_hourly_amount_minor more per hour? The runway of the user's personal wallet, counting what it already
+-- burns plus the new price, must reach the policy minimum, which the caller passes as the transaction setting
+-- gpuaas.min_runway_for_new_allocation_seconds (SET LOCAL; 900 when unset). runway_seconds is null when nothing
+-- would burn; a free allocation is always allowed.
+CREATE FUNCTION billing.admission_of(p_user_id uuid, p_hourly_amount_minor bigint, p_currency text)
+  RETURNS TABLE (allowed boolean, runway_seconds bigint, balance_minor bigint)
+  LANGUAGE sql STABLE
+  AS $fn$
+    WITH wallet AS (
+      SELECT w.id FROM billing.wallets w WHERE w.owner_kind = 'user' AND w.owner_id = p_user_id AND w.currency = p_currency
+    ), figures AS (
+      SELECT
+        COALESCE((SELECT e.balance_after FROM billing.ledger_entries e JOIN wallet ON e.wallet_id = wallet.id
+                  WHERE e.account = 'wallet' ORDER BY e.wallet_seq DESC LIMIT 1), 0) AS balance,
+        COALESCE((SELECT sum(m.hourly_amount_minor) FROM billing.meters m JOIN wallet ON m.wallet_id = wallet.id
+                  WHERE m.stopped_at IS NULL), 0) + GREATEST(p_hourly_amount_minor, 0) AS burn
+    )
+    SELECT
+      f.burn = 0 OR (f.balance > 0 AND f.balance * 3600 / f.burn
+        >= COALESCE(NULLIF(current_setting('gpuaas.min_runway_for_new_allocation_seconds', true), '')::bigint, 900)),
+      CASE WHEN f.burn = 0 THEN NULL ELSE GREATEST(f.balance, 0) * 3600 / f.burn END,
+      f.balance
+    FROM figures f
+  $fn$;
+
+-- The checkout.session.completed event that created the payment (reconciliation with Stripe's dashboard).
+ALTER TABLE billing.payments ADD COLUMN stripe_event_id text;
+
 -- schema: workloads
 CREATE SCHEMA IF NOT EXISTS workloads;
 
@@ -893,3 +1082,25 @@ CREATE TABLE platform.notifications (
 COMMENT ON COLUMN platform.notifications.user_id IS 'access ref (users.id) of the recipient.';
 CREATE INDEX notifications_user_created_idx ON platform.notifications (user_id, created_at DESC, id DESC);
 CREATE INDEX notifications_user_unread_idx ON platform.notifications (user_id, created_at DESC) WHERE read_at IS NULL;
+-- Tells listeners (the notificationAdded subscription) about each new notification; NOTIFY is delivered at commit,
+-- and a redelivered event inserts nothing (ON CONFLICT DO NOTHING), so it signals nothing either.
+CREATE FUNCTION platform.notifications_notify() RETURNS trigger
+  LANGUAGE plpgsql
+  AS $fn$
+    BEGIN
+      PERFORM pg_notify('platform_notification_added', json_build_object('id', NEW.id, 'user_id', NEW.user_id)::text);
+      RETURN NULL;
+    END
+  $fn$;
+CREATE TRIGGER notifications_notify AFTER INSERT ON platform.notifications
+  FOR EACH ROW EXECUTE FUNCTION platform.notifications_notify();
+
+-- Read interface platform publishes to other domains (compute validates an allocation's OS image when placing it).
+-- Other domains call this function and never touch platform.os_images, so platform may reshape the table as long as
+-- the function keeps its answers. A deleted image answers with status 'deleted'; an unknown id answers no row.
+-- image_ref is what the agent boots (the provisioning task's payload).
+CREATE FUNCTION platform.os_image_of(p_id uuid) RETURNS TABLE (id uuid, name text, version text, status text, image_ref text)
+  LANGUAGE sql STABLE
+  AS $fn$
+    SELECT i.id, i.name, i.version, i.status, i.image_ref FROM platform.os_images i WHERE i.id = p_id
+  $fn$;

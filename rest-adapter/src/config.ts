@@ -1,9 +1,12 @@
-import { commonEnv, loadConfig, port, redisEnv, resolvePolicies, z } from '@gpuaas/config';
+import { commonEnv, loadConfig, natsEnv, port, redisEnv, resolvePolicies, z, type Policies } from '@gpuaas/config';
 import { defaultOpenApiPath } from './contract/load-contract.js';
 
 export const restAdapterEnv = z.object({
   ...commonEnv,
   ...redisEnv,
+  ...natsEnv,
+  /** The compute database for the node-agent API (/internal/v1); without it those operations answer 501. */
+  DATABASE_URL: z.string().url().optional(),
   PORT: port(4000),
   GATEWAY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
   /** How long one GraphQL call may take before the request answers 503 service_unavailable. */
@@ -11,6 +14,9 @@ export const restAdapterEnv = z.object({
   /** The bundled contract; defaults to doc/api/openapi.yaml in this repository. */
   OPENAPI_PATH: z.string().min(1).default(defaultOpenApiPath),
   /** Largest accepted request body, in body-parser's notation (`100kb`, `1mb`). */
+  /** Verifies Stripe webhooks (served with the node-agent API, when DATABASE_URL is set). */
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).default('whsec_gpuaas_dev'),
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 1mb').default('1mb'),
 });
 
@@ -27,6 +33,13 @@ export interface RestAdapterConfig {
   redisKeyPrefix: string;
   /** Policy `idempotency_retention_hours`, in seconds. */
   idempotencyRetentionSeconds: number;
+  /** Serves /internal/v1 from the compute domain when set (with NATS for long-poll wakes). */
+  databaseUrl?: string | undefined;
+  natsUrl: string;
+  natsNamespace: string;
+  policies: Policies;
+  /** The Stripe webhook's secret and signature-timestamp tolerance. */
+  stripe: { webhookSecret: string; webhookToleranceSeconds: number };
   logLevel: z.infer<typeof commonEnv.LOG_LEVEL>;
   nodeEnv: z.infer<typeof commonEnv.NODE_ENV>;
 }
@@ -45,6 +58,11 @@ export function loadRestAdapterConfig(env: Readonly<Record<string, string | unde
     redisUrl: parsed.REDIS_URL,
     redisKeyPrefix: parsed.REDIS_KEY_PREFIX,
     idempotencyRetentionSeconds: policies.idempotency_retention_hours * 3600,
+    databaseUrl: parsed.DATABASE_URL,
+    natsUrl: parsed.NATS_URL,
+    natsNamespace: parsed.NATS_NAMESPACE,
+    policies,
+    stripe: { webhookSecret: parsed.STRIPE_WEBHOOK_SECRET, webhookToleranceSeconds: parsed.STRIPE_WEBHOOK_TOLERANCE_SECONDS },
     logLevel: parsed.LOG_LEVEL,
     nodeEnv: parsed.NODE_ENV,
   };

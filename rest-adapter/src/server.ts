@@ -10,7 +10,10 @@ import { assertDocumentsMatchSchema } from './graphql/validate-documents.js';
 import { apiBodyParser } from './http/body-parsers.js';
 import { createApiDispatch } from './http/dispatch.js';
 import { mountDocs } from './http/docs.js';
+import { startInternalApi, type InternalApi } from './internal/internal-api.js';
 import { defaultOperationRegistry, type OperationRegistry } from './operations/registry.js';
+import { attachTerminalRelay } from './terminal/index.js';
+import { createStripeWebhookHandlers } from './webhooks/stripe-webhook.js';
 
 export interface RestAdapterDeps {
   /** Handlers to serve; defaults to every handler the adapter ships. */
@@ -22,6 +25,8 @@ export interface RestAdapterDeps {
 
 export interface RestAdapter extends HttpService {
   readonly contract: Contract;
+  /** Present when the node-agent API is served (config.databaseUrl set). */
+  readonly internalApi: InternalApi | undefined;
 }
 
 /**
@@ -48,13 +53,22 @@ export async function createRestAdapter(config: RestAdapterConfig, deps: RestAda
     onStoreError: (error) => logger.warn({ err: error }, 'could not record an idempotent response'),
   });
   const gateway = createGatewayClient({ url: config.gatewayUrl, timeoutMs: config.gatewayTimeoutMs, logger });
+  // The node-agent API maps onto the compute domain directly; it needs the database and NATS, so only when configured.
+  let internalApi: InternalApi | undefined;
   const release = async () => {
+    await internalApi?.close();
     gateway.close();
     await idempotency.close();
     if (!deps.redis) redis.disconnect();
   };
 
   try {
+    if (config.databaseUrl) {
+      internalApi = await startInternalApi({ ...config, databaseUrl: config.databaseUrl }, redis, logger);
+      registry.registerAll(internalApi.handlers);
+      // The Stripe webhook maps onto the billing domain; billing and compute share the database, so the pool too.
+      registry.registerAll(createStripeWebhookHandlers({ pool: internalApi.deps.pool, logger, config: { stripe: config.stripe } }));
+    }
     const compiled = precompileRequestValidators(api);
     const dispatch = createApiDispatch(api, { contract, registry, logger, gateway, idempotency });
     logger.info({ operations: contract.operations.length, validators: compiled, served: registry.operationIds().length }, 'contract loaded');
@@ -76,7 +90,14 @@ export async function createRestAdapter(config: RestAdapterConfig, deps: RestAda
       },
       onClose: release,
     });
-    return Object.assign(service, { contract });
+    // Browser terminals relay to node agents, so they need the compute deps the node-agent API connected.
+    const terminal = internalApi ? attachTerminalRelay(service.server, { deps: internalApi.deps, logger }) : undefined;
+    const closeService = service.close.bind(service);
+    const close = async () => {
+      await terminal?.close();
+      await closeService();
+    };
+    return Object.assign(service, { contract, internalApi, close });
   } catch (error) {
     await release();
     throw error;

@@ -42,7 +42,10 @@ export async function checkAuditMandatory(options: { root: string }): Promise<Ga
     const schemaPath = join(dir, 'schema.graphql');
     if (!existsSync(schemaPath)) continue;
     const subgraph = repoPath(root, dir);
-    const fields = mutationFields(readFileSync(schemaPath, 'utf8'));
+    // The SDL may be split: schema.graphql plus one schema/<area>.graphql per area (compute).
+    const areaDir = join(dir, 'schema');
+    const areaSdl = existsSync(areaDir) ? listFiles(areaDir, ['.graphql']).map((file) => readFileSync(file, 'utf8')) : [];
+    const fields = mutationFields([readFileSync(schemaPath, 'utf8'), ...areaSdl].join('\n'));
     for (const field of fields) {
       const description = field.description?.value ?? '';
       if (!field.name.value.startsWith('admin') && /\badmin[- ]only\b|\badmin role\b/i.test(description)) {
@@ -76,7 +79,8 @@ function checkResolvers(root: string, dir: string, admin: readonly AdminMutation
   const notes: string[] = [];
   const audited: string[] = [];
   const sourceFiles = listFiles(join(dir, 'src'), ['.ts']);
-  const resolverFiles = sourceFiles.filter((file) => file.includes('/src/resolvers/'));
+  // src/resolvers/**, or one src/<area>/resolvers.ts per area where the subgraph is split by area.
+  const resolverFiles = sourceFiles.filter((file) => file.includes('/src/resolvers/') || /\/src\/[^/]+\/resolvers\.ts$/.test(file));
   const index = indexFiles(sourceFiles);
   for (const { subgraph, field } of admin) {
     const starts = (index.definitions.get(field) ?? []).filter((d) => resolverFiles.includes(d.file));

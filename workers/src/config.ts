@@ -1,7 +1,7 @@
-import { commonEnv, databaseEnv, loadConfig, natsEnv, port, z } from '@gpuaas/config';
+import { commonEnv, databaseEnv, loadConfig, natsEnv, port, resolvePolicies, z, type Policies } from '@gpuaas/config';
 
 /** What one workers process can run; production runs each role as its own replica set, dev runs them all. */
-export const workerRoles = ['outbox-relay', 'dlq-handler'] as const;
+export const workerRoles = ['outbox-relay', 'dlq-handler', 'provisioning-worker', 'billing-worker', 'webhook-worker', 'node-monitor', 'notification-relay'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
 
 const rolesList = z
@@ -27,6 +27,7 @@ const schema = z.object({
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   CONSUMER_MAX_DELIVER: z.coerce.number().int().min(1).max(100).default(5),
+  CONSUMER_ACK_WAIT_MS: z.coerce.number().int().min(100).default(30_000),
 });
 
 export interface WorkersConfig {
@@ -44,6 +45,10 @@ export interface WorkersConfig {
   readonly outboxPollIntervalMs: number;
   /** Deliveries before a consumer dead-letters a failing message. */
   readonly maxDeliver: number;
+  /** How long a delivered message may go without an outcome before it is redelivered (a crashed worker's messages). */
+  readonly consumerAckWaitMs: number;
+  /** Operator policies (POLICY_* variables), e.g. the metering tick and low-balance thresholds. */
+  readonly policies: Policies;
 }
 
 /** The only reader of process.env for the workers; throws a ConfigError listing every problem. */
@@ -61,5 +66,7 @@ export function loadWorkersConfig(env: Readonly<Record<string, string | undefine
     outboxBatchSize: parsed.OUTBOX_BATCH_SIZE,
     outboxPollIntervalMs: parsed.OUTBOX_POLL_INTERVAL_MS,
     maxDeliver: parsed.CONSUMER_MAX_DELIVER,
+    consumerAckWaitMs: parsed.CONSUMER_ACK_WAIT_MS,
+    policies: resolvePolicies(env),
   };
 }

@@ -69,7 +69,7 @@ export async function createWorkers(config: WorkersConfig): Promise<Workers> {
 
     try {
       for (const role of config.roles) {
-        roles.push(await roleStarters[role]({ config, logger: logger.child({ role }), pool, js, jsm, metrics }));
+        roles.push(await roleStarters[role]({ config, logger: logger.child({ role }), pool, nats: natsConnection, js, jsm, metrics }));
       }
     } catch (error) {
       await http.close();

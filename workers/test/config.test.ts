@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@gpuaas/config';
+import { ConfigError, resolvePolicies } from '@gpuaas/config';
 import { loadWorkersConfig, workerRoles } from '../src/index.js';
 
 describe('workers config', () => {
@@ -16,6 +16,8 @@ describe('workers config', () => {
       outboxBatchSize: 100,
       outboxPollIntervalMs: 1000,
       maxDeliver: 5,
+      consumerAckWaitMs: 30_000,
+      policies: resolvePolicies({}),
     });
   });
 

@@ -12,7 +12,7 @@ export interface PolicyDefinition {
 export const policyCatalog = {
   low_balance_warning_runway_seconds: { default: 3600, unit: 'seconds', owner: 'billing', meaning: 'Runway below which `billing.low_balance_warning` is sent (once per crossing).' },
   auto_release_grace_seconds: { default: 600, unit: 'seconds', owner: 'billing', meaning: 'Runway below which `billing.auto_release_pending` is sent with the release deadline.' },
-  min_runway_for_new_allocation_seconds: { default: 900, unit: 'seconds', owner: 'billing', meaning: 'A new allocation is refused (`402 insufficient_balance`) when the runway including its price would be below this.' },
+  min_runway_for_new_allocation_seconds: { default: 900, unit: 'seconds', owner: 'billing', meaning: 'A new allocation is refused (`402 insufficient_balance`) when the runway including its price would be below this; 0 turns the check off.' },
   metering_tick_seconds: { default: 60, unit: 'seconds', owner: 'billing', meaning: 'Length of one metering period; usage is accrued per tick and settled exactly at stop.' },
   checkout_min_amount_minor: { default: 500, unit: 'minor_units', owner: 'billing', meaning: 'Smallest top-up a checkout session may be created for.' },
   checkout_max_amount_minor: { default: 1_000_000, unit: 'minor_units', owner: 'billing', meaning: 'Largest top-up a checkout session may be created for.' },

@@ -48,6 +48,11 @@ export interface ConsumerOptions {
   retryDelayMs?: (deliveryCount: number) => number;
   /** Messages pulled per request. */
   batchSize?: number;
+  /**
+   * Messages handled at once (default 1: in order). Raise it only for handlers that are idempotent and lock what
+   * they change, so two events of one entity may run side by side; acks stay per message.
+   */
+  concurrency?: number;
   handler: EventHandler;
   logger: Logger;
   metrics?: Pick<ServiceMetrics, 'messagesHandled'>;
@@ -68,6 +73,7 @@ const defaultRetryDelayMs = (deliveryCount: number) => Math.min(60_000, 1000 * 2
  */
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
   const maxDeliver = options.maxDeliver ?? 5;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
   const streamName = streamNameFor(options.namespace, options.stream);
   await ensureConsumer(options, streamName);
   const consumer = await options.js.consumers.get(streamName, options.durable);
@@ -85,10 +91,20 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
           break;
         }
         void logStatus(messages, log);
-        for await (const msg of messages) {
-          // Stopping: hand buffered messages straight back so another replica takes them now, not after ackWait.
-          if (stopping) msg.nak();
-          else await handleMessage(msg, options, maxDeliver, log);
+        const inFlight = new Set<Promise<void>>();
+        try {
+          for await (const msg of messages) {
+            // Stopping: hand buffered messages straight back so another replica takes them now, not after ackWait.
+            if (stopping) {
+              msg.nak();
+              continue;
+            }
+            const handled = handleMessage(msg, options, maxDeliver, log).finally(() => inFlight.delete(handled));
+            inFlight.add(handled);
+            if (inFlight.size >= concurrency) await Promise.race(inFlight);
+          }
+        } finally {
+          await Promise.all(inFlight);
         }
       } catch (error) {
         if (stopping) break;

@@ -16,6 +16,7 @@ export const subjects = {
   billingAutoReleasePending: 'billing.auto_release_pending',
   billingBalanceDepleted: 'billing.balance_depleted',
   paymentsBalanceCredited: 'payments.balance_credited',
+  paymentsStripeEventReceived: 'payments.stripe_event_received',
 } as const;
 
 export type Subject = (typeof subjects)[keyof typeof subjects];
@@ -34,6 +35,7 @@ export const subjectStream: { readonly [S in Subject]: StreamName } = {
   'billing.auto_release_pending': 'BILLING',
   'billing.balance_depleted': 'BILLING',
   'payments.balance_credited': 'PAYMENTS',
+  'payments.stripe_event_received': 'PAYMENTS',
 };
 
 export const allSubjects: readonly Subject[] = Object.values(subjects);

@@ -122,19 +122,23 @@ async function relayBatch(pool: pg.Pool, options: OutboxRelayOptions, batchSize:
     );
     const published: string[] = [];
     let natsDown = false;
-    for (const row of rows) {
-      try {
-        await publishEvent(options.js, row.envelope, { namespace: options.namespace, ...(options.publishTimeoutMs ? { timeoutMs: options.publishTimeoutMs } : {}) });
+    const publishOptions = { namespace: options.namespace, ...(options.publishTimeoutMs ? { timeoutMs: options.publishTimeoutMs } : {}) };
+    // Publishes are pipelined on the one connection (JetStream stores them in send order) and awaited together:
+    // a burst of events costs one round trip, not one per row. A row that fails stays unpublished for the next
+    // batch, so under failure a later event may overtake it; consumers are idempotent and compare-and-set by state.
+    const outcomes = await Promise.allSettled(rows.map((row) => publishEvent(options.js, row.envelope, publishOptions)));
+    for (const [index, result] of outcomes.entries()) {
+      const row = rows[index]!;
+      if (result.status === 'fulfilled') {
         published.push(row.event_id);
-      } catch (error) {
-        metrics.failures.inc();
-        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        await client.query('UPDATE infra.outbox SET publish_attempts = publish_attempts + 1, last_error = $2 WHERE event_id = $1', [row.event_id, message.slice(0, 2000)]);
-        natsDown = error instanceof Error && TRANSPORT_ERRORS.has(error.name);
-        log.warn({ err: error, event_id: row.event_id, subject: row.envelope.event_type }, natsDown ? 'nats unavailable; pausing the relay' : 'outbox row could not be published');
-        // In an outage every further publish would wait out its timeout too; keep the rest (and their order) for later.
-        if (natsDown) break;
+        continue;
       }
+      const error: unknown = result.reason;
+      metrics.failures.inc();
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      await client.query('UPDATE infra.outbox SET publish_attempts = publish_attempts + 1, last_error = $2 WHERE event_id = $1', [row.event_id, message.slice(0, 2000)]);
+      if (error instanceof Error && TRANSPORT_ERRORS.has(error.name)) natsDown = true;
+      log.warn({ err: error, event_id: row.event_id, subject: row.envelope.event_type }, natsDown ? 'nats unavailable; pausing the relay' : 'outbox row could not be published');
     }
     if (published.length > 0) {
       await client.query(

@@ -129,7 +129,10 @@ function operationContext(
     correlationId,
     clientAddress: clientAddressOf(req),
   };
+  const disconnected = new AbortController();
+  res.once('close', () => disconnected.abort());
   return {
+    signal: disconnected.signal,
     operationId: operation.operationId,
     method: req.method,
     path: req.path,

@@ -5,7 +5,9 @@ import type { GraphqlDocument } from '../graphql/documents.js';
 import { accessHandlers } from './access/index.js';
 import { adminAccessHandlers } from './admin-access/index.js';
 import { v3AccessHandlers } from './v3-access/index.js';
+import { adminBillingHandlers } from './admin-billing/index.js';
 import { adminComputeHandlers } from './admin-compute/index.js';
+import { billingHandlers } from './billing/index.js';
 import { adminOsImageHandlers } from './admin-platform/os-images.js';
 import { catalogHandlers } from './catalog/index.js';
 import { computeHandlers } from './compute/index.js';
@@ -34,6 +36,8 @@ export interface OperationContext {
   readonly bearerToken: string | undefined;
   readonly correlationId: string;
   readonly logger: Logger;
+  /** Aborts when the client goes away (long-polls stop waiting for it). */
+  readonly signal?: AbortSignal;
   /**
    * Executes a GraphQL document at the gateway as this caller (its Authorization, correlation id and socket
    * address are forwarded). Resolves with `data`; a GraphQL error rejects with its catalog AppError.
@@ -102,6 +106,8 @@ const defaultHandlerGroups: OperationHandlers[] = [
   v3ComputeHandlers,
   adminOsImageHandlers,
   v3OsImageHandlers,
+  billingHandlers,
+  adminBillingHandlers,
 ];
 
 /** A fresh registry with every handler the adapter serves by default (a new one per call, so tests may add to it). */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { JetStreamClient, JetStreamManager } from '@gpuaas/events';
+import type { JetStreamClient, JetStreamManager, NatsConnection } from '@gpuaas/events';
 import type { Logger, ServiceMetrics } from '@gpuaas/telemetry';
 import type { WorkersConfig } from '../config.js';
 
@@ -8,6 +8,8 @@ export interface RoleContext {
   readonly config: WorkersConfig;
   readonly logger: Logger;
   readonly pool: pg.Pool;
+  /** Core NATS, for signals sent after a commit (node wake-ups). */
+  readonly nats: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly metrics: ServiceMetrics;

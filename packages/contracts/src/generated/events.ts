@@ -45,6 +45,7 @@ export interface EventPayloads {
   'billing.auto_release_pending': BillingAutoReleasePendingPayload;
   'billing.balance_depleted': BillingBalanceDepletedPayload;
   'payments.balance_credited': PaymentsBalanceCreditedPayload;
+  'payments.stripe_event_received': PaymentsStripeEventReceivedPayload;
   'provisioning.requested': ProvisioningRequestedPayload;
   'provisioning.active': ProvisioningActivePayload;
   'provisioning.failed': ProvisioningFailedPayload;
@@ -164,6 +165,24 @@ export interface PaymentsBalanceCreditedPayload {
 }
 /**
  * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "PaymentsStripeEventReceivedPayload".
+ */
+export interface PaymentsStripeEventReceivedPayload {
+  /**
+   * The row in billing.stripe_events.
+   */
+  stripe_event_row_id: Uuid;
+  /**
+   * Stripe's event id.
+   */
+  stripe_event_id: string;
+  /**
+   * The Stripe event type, e.g. `checkout.session.completed`.
+   */
+  stripe_event_type: string;
+}
+/**
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
  * via the `definition` "ProvisioningRequestedPayload".
  */
 export interface ProvisioningRequestedPayload {
@@ -179,13 +198,13 @@ export interface ProvisioningRequestedPayload {
   profile_id: Uuid;
   region: RegionCode;
   /**
-   * Always null; placement has not happened yet.
+   * The node the allocation was placed on (placement happens when it is created).
    */
-  node_id: null;
+  node_id: NullableUuid;
   /**
-   * Always null; placement has not happened yet.
+   * The slot it holds on that node.
    */
-  slot_id: null;
+  slot_id: NullableUuid;
   /**
    * The price fixed when it was requested.
    */
@@ -477,6 +496,7 @@ export const eventSubjects = [
   'billing.auto_release_pending',
   'billing.balance_depleted',
   'payments.balance_credited',
+  'payments.stripe_event_received',
   'provisioning.requested',
   'provisioning.active',
   'provisioning.failed',
@@ -493,6 +513,7 @@ export const eventStreams = {
   'billing.auto_release_pending': 'BILLING',
   'billing.balance_depleted': 'BILLING',
   'payments.balance_credited': 'PAYMENTS',
+  'payments.stripe_event_received': 'PAYMENTS',
   'provisioning.requested': 'PROVISIONING',
   'provisioning.active': 'PROVISIONING',
   'provisioning.failed': 'PROVISIONING',

@@ -1506,6 +1506,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/v1/terminal/{relaySessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attach the agent's side of a browser terminal (websocket upgrade)
+         * @description Opened by the node's own agent for an `open_terminal` task: a websocket upgrade (`Connection: Upgrade`,
+         *     `Upgrade: websocket`) authenticated with the node credential in `Authorization: Bearer`, offering the
+         *     subprotocol `gpuaas.terminal.v1`. `relaySessionId` is the task payload's `terminal_session_id` (its
+         *     `relay_url` is this path). A session that is unknown, closed or not yet opened by the browser, or
+         *     whose allocation is on another node (or no longer active), answers `404` before the upgrade; a request without an
+         *     upgrade answers `400 validation_error`.
+         *
+         *     Once upgraded, the agent bridges the socket to a shell of the allocation and the platform relays it to the
+         *     browser that spent the terminal token (possibly through another replica). Frames, both ways and on the
+         *     browser's socket alike: binary frames are terminal bytes; text frames are JSON control messages —
+         *     `{"type":"resize","cols":120,"rows":40}` (browser → shell), `{"type":"pause"}` / `{"type":"resume"}`
+         *     (flow control: the reader is behind; stop / restart output), `{"type":"exit","code":0}` (the shell ended).
+         *     Either side closing ends the session for both. The agent reports the task `succeeded` with
+         *     `{relay_session_id}` once attached, or `failed` when it cannot attach or start the shell.
+         */
+        get: operations["openAgentTerminalRelay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/v1/guest-telemetry": {
         parameters: {
             query?: never;
@@ -3370,7 +3403,8 @@ export interface components {
             allocation_id: components["schemas"]["Uuid"] | null;
             /**
              * @description Kind-specific input. provision: `{gpu_uuid, mig_uuid, slice_profile, os_image, ssh_public_keys}`;
-             *     release: `{reason}`; open_terminal: `{terminal_session_id, relay_url, ttl_seconds}`; close_terminal:
+             *     release: `{reason}`; open_terminal: `{terminal_session_id, relay_url, ttl_seconds}` (`relay_url`: the path of
+             *     openAgentTerminalRelay, relative to the agent's API base URL); close_terminal:
              *     `{terminal_session_id}`; discover_slice_topology: `{}`.
              */
             payload: {
@@ -8928,6 +8962,32 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    openAgentTerminalRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The terminal session to attach to. */
+                relaySessionId: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switched to the websocket protocol `gpuaas.terminal.v1`. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             default: components["responses"]["UnexpectedError"];
         };

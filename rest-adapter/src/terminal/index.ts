@@ -1,0 +1,1 @@
+export { attachTerminalRelay, type TerminalRelay, type TerminalRelayOptions } from './relay.js';
