@@ -93,6 +93,19 @@ export function createOperationRegistry(...groups: OperationHandlers[]): Operati
 }
 
 /**
+ * Operations mapped onto a domain service rather than GraphQL (the node-agent API and the Stripe webhook): the
+ * adapter registers them when it is given a database (server.ts), so the default registry does not hold them.
+ */
+export const domainRouteOperationIds: readonly OperationId[] = [
+  'registerNode',
+  'sendNodeHeartbeat',
+  'waitNodeTask',
+  'reportNodeTaskResult',
+  'ingestGuestTelemetry',
+  'receiveStripeWebhook',
+];
+
+/**
  * Handler groups served by default, each from `operations/<group>/index.ts`. Operations no group serves answer
  * 501 not_implemented.
  */

@@ -5,6 +5,7 @@ import { queueNodeTask, wakeNode, createNode } from '@gpuaas/subgraph-compute/no
 import { createTestRedis, type TestRedis } from '@gpuaas/testkit';
 import { createLogger } from '@gpuaas/telemetry';
 import { defaultRestAdapterConfig } from '../../src/config.js';
+import { domainRouteOperationIds } from '../../src/operations/registry.js';
 import { createRestAdapter, type RestAdapter } from '../../src/server.js';
 import { assertResponseMatchesContract } from '../../src/testing/contract-validator.js';
 import { adminActor, gpu, startNodeDeps, uniqueHostname, type NodeTestDeps } from '../../../subgraphs/compute/test/nodes/support/node-deps.js';
@@ -152,5 +153,10 @@ describe('node-agent API', () => {
     request.destroy();
     expect(await abandoned).toBe('aborted');
     await until(() => one.internalApi!.hub.size() === 0);
+  });
+
+  it('serves exactly the node-agent operations the coverage report counts as domain routes', () => {
+    const agentRoutes = domainRouteOperationIds.filter((operationId) => operationId !== 'receiveStripeWebhook');
+    expect(Object.keys(one.internalApi!.handlers).sort()).toEqual([...agentRoutes].sort());
   });
 });
