@@ -96,9 +96,15 @@ function feed<T>(token: string, query: string, variables: Record<string, unknown
   return subscribe<T>(socket, query, variables);
 }
 
-function updates<T, K extends keyof T>(subscription: Subscription<T>, field: K): T[K][] {
+/** The payloads of `field` a subscription has delivered so far, oldest first. */
+function updates<T, K extends keyof T>(subscription: Subscription<T>, field: K): Array<NonNullable<T[K]>> {
   if (subscription.failure) throw new Error(`subscription failed: ${JSON.stringify(subscription.failure)}`);
-  return subscription.results.map((result) => result.data?.[field]).filter((value): value is NonNullable<T[K]> => value !== undefined && value !== null);
+  const delivered: Array<NonNullable<T[K]>> = [];
+  for (const result of subscription.results) {
+    const value = result.data?.[field];
+    if (value !== undefined && value !== null) delivered.push(value as NonNullable<T[K]>);
+  }
+  return delivered;
 }
 
 async function newUser(name: string): Promise<{ id: string; token: string }> {
@@ -266,7 +272,8 @@ describe('issue 5 done when, through REST', () => {
     const depletedAt = new Date(depletion!['payload']['depleted_at']);
     const activeSeconds = Math.floor((depletedAt.getTime() - times.active_at.getTime()) / 1000);
     expect(meter.stopped_at.getTime()).toBe(times.active_at.getTime() + activeSeconds * 1000);
-    expect(times.releasing_at.getTime()).toBeGreaterThanOrEqual(meter.stopped_at.getTime());
+    // compute began the release only after billing found the wallet depleted (and had stopped the meter).
+    expect(times.releasing_at.getTime()).toBeGreaterThanOrEqual(depletedAt.getTime());
     expect(times.released_at.getTime()).toBeGreaterThanOrEqual(times.releasing_at.getTime());
     // The force release follows the depletion within the tick it was found in plus the release itself.
     expect(times.released_at.getTime() - meter.stopped_at.getTime()).toBeLessThan(5_000);
@@ -274,7 +281,6 @@ describe('issue 5 done when, through REST', () => {
     expect(billedSeconds).toBeGreaterThanOrEqual(20);
     const expectedUsage = Math.floor((HOURLY_MINOR * billedSeconds) / 3600);
 
-    console.log('FIGURES', JSON.stringify({seenStates, billedSeconds, expectedUsage, times, meter, depletedAt, depleted}));
     const entries = await ledger(user.token);
     const sum = (kind: string) => entries.filter((entry) => entry['kind'] === kind).reduce((total, entry) => total + entry['amount']['amount_minor'], 0);
     expect(entries.every((entry) => entry['wallet_id'] === walletId)).toBe(true);
@@ -285,7 +291,6 @@ describe('issue 5 done when, through REST', () => {
     expect(entries.filter((entry) => !['topup_credit', 'usage_debit', 'refund'].includes(entry['kind']))).toEqual([]);
     expect(entries.filter((entry) => entry['kind'] === 'topup_credit').map((entry) => entry['payment_id']).sort()).toEqual([firstPayment, secondPayment].sort());
 
-    console.log('ENTRIES', JSON.stringify(entries.map(e=>[e.kind,e.amount.amount_minor,e.balance_after.amount_minor])));
     const settled = await balance(user.token);
     const balanceMinor = settled['balance']['amount_minor'] as number;
     expect(balanceMinor).toBe(2 * TOPUP_MINOR - expectedUsage - REFUND_MINOR);
@@ -325,7 +330,7 @@ describe('issue 5 done when, through REST', () => {
     const { rows: notifications } = await stack.db.query<{ kind: string }>('SELECT kind FROM platform.notifications WHERE user_id = $1', [user.id]);
     if (notifications.length > 0) expect(notifications.filter((row) => row.kind.includes('low_balance_warning'))).toHaveLength(1);
 
-    // Billing stopped for good: no usage after the stop, even ticks later.
+    // Billing stopped for good: nothing was metered past the stop, through the ticks of the top-up and the refund.
     const { rows: lastPeriod } = await stack.db.query<{ end: Date }>('SELECT max(period_end) AS end FROM billing.meter_periods WHERE allocation_id = $1', [allocationId]);
     expect(lastPeriod[0]!.end.getTime()).toBe(meter.stopped_at.getTime());
     expect((await balance(user.token))['balance']['amount_minor']).toBe(balanceMinor);
