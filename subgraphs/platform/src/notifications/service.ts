@@ -1,4 +1,4 @@
-import { NotFound } from '@gpuaas/errors';
+import { AppError, NotFound } from '@gpuaas/errors';
 import type { SubgraphContext } from '@gpuaas/service-kit';
 import type { PlatformDeps } from '../context.js';
 import { requireUser } from '../services/caller.js';
@@ -45,11 +45,16 @@ export async function myNotification(deps: PlatformDeps, caller: SubgraphContext
   return findNotification(deps.pool, userId, id);
 }
 
-/** Each notification committed for the caller from now on, as it commits (any replica's relay may have written it). */
+/**
+ * Each notification committed for the caller from now on, as it commits (any replica's relay may have written it).
+ * If the process's LISTEN connection breaks, signals may have been missed: the stream ends with service_unavailable
+ * so the console resubscribes (and re-reads the list) instead of silently going quiet.
+ */
 export function streamMyNotifications(deps: PlatformDeps, caller: SubgraphContext): Promise<AsyncIterableIterator<NotificationRow>> {
   const userId = requireUser(caller);
   return openQueuedStream(
-    (push) => onNotificationAdded(deps.pool, deps.logger, userId, push),
+    (push, fail) =>
+      onNotificationAdded(deps.pool, deps.logger, userId, push, () => fail(new AppError('service_unavailable', 'Notification updates were interrupted; subscribe again'))),
     (id) => findNotification(deps.pool, userId, id),
   );
 }
