@@ -33,7 +33,8 @@ let dir: string;
 const agents: Agent[] = [];
 
 beforeAll(async () => {
-  env = await startNodeDeps();
+  // Not a test about money: billing's admission check is off.
+  env = await startNodeDeps({ POLICY_MIN_RUNWAY_FOR_NEW_ALLOCATION_SECONDS: '0' });
   redis = await createTestRedis();
   adapter = await createRestAdapter(
     defaultRestAdapterConfig({

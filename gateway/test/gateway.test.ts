@@ -64,22 +64,22 @@ describe('gateway over the five subgraphs', () => {
   });
 
   it('returns not_implemented with the caller correlation id and no stack for a stubbed field', async () => {
-    const response = await postGraphQL(graphqlUrl, '{ wallet { id balance { amountMinor currency } } }', { 'x-correlation-id': 'corr-gateway-test-1' });
+    const response = await postGraphQL(graphqlUrl, '{ appTemplate(id: "t1") { id } }', { 'x-correlation-id': 'corr-gateway-test-1' });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-correlation-id')).toBe('corr-gateway-test-1');
-    expect(response.body.data).toEqual({ wallet: null });
+    expect(response.body.data).toEqual({ appTemplate: null });
     expect(response.body.errors).toHaveLength(1);
     const [error] = response.body.errors!;
-    expect(error!.path).toEqual(['wallet']);
+    expect(error!.path).toEqual(['appTemplate']);
     expect(error!.extensions).toMatchObject({ code: 'not_implemented', correlation_id: 'corr-gateway-test-1' });
     expect(Object.keys(error!.extensions!).sort()).toEqual(['code', 'correlation_id', 'details']);
     expectNoStack(response.text);
   });
 
   it('keeps data from one subgraph when another fails in the same query', async () => {
-    const response = await postGraphQL(graphqlUrl, '{ platformInfo { name } wallet { id } }');
-    expect(response.body.data).toEqual({ platformInfo: { name: 'GPUaaS' }, wallet: null });
-    expect(response.body.errors?.map((e) => [e.path, e.extensions?.['code']])).toEqual([[['wallet'], 'not_implemented']]);
+    const response = await postGraphQL(graphqlUrl, '{ platformInfo { name } appTemplate(id: "t1") { id } }');
+    expect(response.body.data).toEqual({ platformInfo: { name: 'GPUaaS' }, appTemplate: null });
+    expect(response.body.errors?.map((e) => [e.path, e.extensions?.['code']])).toEqual([[['appTemplate'], 'not_implemented']]);
   });
 
   it('makes up a correlation id when the caller sends none', async () => {
@@ -153,16 +153,16 @@ describe('a subgraph that is down', () => {
   it('makes the gateway not ready and its fields service_unavailable while other subgraphs still answer', async () => {
     const deadUrl = `http://127.0.0.1:${await closedPort()}/graphql`;
     const live: Record<SubgraphName, string> = graphqlUrls(stack.subgraphs);
-    const gateway = await createGateway(gatewayConfig({ ...live, billing: deadUrl }, stack.redis.keyPrefix));
+    const gateway = await createGateway(gatewayConfig({ ...live, workloads: deadUrl }, stack.redis.keyPrefix));
     try {
       const ready = await fetch(`${gateway.url}/readyz`);
       const body = (await ready.json()) as { checks: Record<string, { status: string }> };
       expect(ready.status).toBe(503);
-      expect(body.checks['billing']?.status).toBe('failing');
+      expect(body.checks['workloads']?.status).toBe('failing');
       expect(body.checks['access']?.status).toBe('ok');
 
-      const response = await postGraphQL(`${gateway.url}/graphql`, '{ wallet { id } platformInfo { name } }');
-      expect(response.body.data).toEqual({ wallet: null, platformInfo: { name: 'GPUaaS' } });
+      const response = await postGraphQL(`${gateway.url}/graphql`, '{ appTemplate(id: "t1") { id } platformInfo { name } }');
+      expect(response.body.data).toEqual({ appTemplate: null, platformInfo: { name: 'GPUaaS' } });
       expect(response.body.errors?.map((error) => error.extensions?.['code'])).toEqual(['service_unavailable']);
       expect(response.text).not.toContain(deadUrl.replace('/graphql', ''));
       expectNoStack(response.text);
@@ -193,7 +193,7 @@ describe('shutdown', () => {
     });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('served 200 {"platformInfo":{"name":"GPUaaS"},"wallet":null}');
+    expect(result.stdout).toContain('served 200 {"platformInfo":{"name":"GPUaaS"},"appTemplate":null}');
   }, 60_000);
 });
 

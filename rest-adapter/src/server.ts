@@ -13,6 +13,7 @@ import { mountDocs } from './http/docs.js';
 import { startInternalApi, type InternalApi } from './internal/internal-api.js';
 import { defaultOperationRegistry, type OperationRegistry } from './operations/registry.js';
 import { attachTerminalRelay } from './terminal/index.js';
+import { terminalUpgradeHandlers } from './operations/compute/terminal.js';
 import { createStripeWebhookHandlers } from './webhooks/stripe-webhook.js';
 
 export interface RestAdapterDeps {
@@ -66,6 +67,7 @@ export async function createRestAdapter(config: RestAdapterConfig, deps: RestAda
     if (config.databaseUrl) {
       internalApi = await startInternalApi({ ...config, databaseUrl: config.databaseUrl }, redis, logger);
       registry.registerAll(internalApi.handlers);
+      registry.registerAll(terminalUpgradeHandlers);
       // The Stripe webhook maps onto the billing domain; billing and compute share the database, so the pool too.
       registry.registerAll(createStripeWebhookHandlers({ pool: internalApi.deps.pool, logger, config: { stripe: config.stripe } }));
     }

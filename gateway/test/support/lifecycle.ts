@@ -3,6 +3,6 @@
 import { postGraphQL, startStack } from './stack.js';
 
 const stack = await startStack();
-const response = await postGraphQL(`${stack.gateway.url}/graphql`, '{ platformInfo { name } wallet { id } }');
+const response = await postGraphQL(`${stack.gateway.url}/graphql`, '{ platformInfo { name } appTemplate(id: "t1") { id } }');
 await stack.close();
 process.stdout.write(`served ${response.status} ${JSON.stringify(response.body.data)}\n`);

@@ -30,9 +30,11 @@ async function insertWallet(currency = 'EUR'): Promise<string> {
 async function insertAdminCredit(walletId: string, amount: number, key = uuidv7(), currency = 'EUR'): Promise<string> {
   const id = uuidv7();
   await client.query(
-    `INSERT INTO billing.ledger_entries (id, wallet_id, kind, amount_minor, currency, actor_id, idempotency_key)
-     VALUES ($1, $2, 'admin_credit', $3, $4, $5, $6)`,
-    [id, walletId, amount, currency, uuidv7(), key],
+    // A posting is double-entry: the wallet leg and its counter-leg on the credit-grants account, one transaction.
+    `INSERT INTO billing.ledger_entries (id, transaction_id, account, wallet_id, kind, amount_minor, currency, actor_id, idempotency_key)
+     VALUES ($1, $2, 'wallet', $3, 'admin_credit', $4, $5, $6, $7),
+            ($8, $2, 'credit_grants', NULL, 'admin_credit', -$4::bigint, $5, $6, $7)`,
+    [id, uuidv7(), walletId, amount, currency, uuidv7(), key, uuidv7()],
   );
   return id;
 }

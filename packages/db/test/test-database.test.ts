@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { migrations as billingMigrations } from '../../../subgraphs/billing/src/migrations/index.js';
 import { createTestDatabase, migrationSourcesHash } from '@gpuaas/testkit';
 import { withDatabaseName } from '../src/index.js';
 
@@ -17,7 +18,7 @@ describe('createTestDatabase', () => {
       const inSecond = await b.query(`SELECT 1 FROM platform.runbooks WHERE slug = 'only-in-first'`);
       expect(inSecond.rowCount).toBe(0);
       const migrated = await b.query<{ name: string }>('SELECT name FROM billing.mikro_orm_migrations');
-      expect(migrated.rows.map((row) => row.name)).toEqual(['0001-initial']);
+      expect(migrated.rows.map((row) => row.name)).toEqual(billingMigrations.map((migration) => migration.name));
 
       const template = await a.query<{ datname: string; datallowconn: boolean }>(
         'SELECT datname, datallowconn FROM pg_database WHERE datname = $1',

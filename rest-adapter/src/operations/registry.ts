@@ -93,7 +93,7 @@ export function createOperationRegistry(...groups: OperationHandlers[]): Operati
 }
 
 /**
- * Operations mapped onto a domain service rather than GraphQL (the node-agent API and the Stripe webhook): the
+ * Operations mapped onto a domain service rather than GraphQL (the node-agent API, its terminal socket and the Stripe webhook): the
  * adapter registers them when it is given a database (server.ts), so the default registry does not hold them.
  */
 export const domainRouteOperationIds: readonly OperationId[] = [
@@ -103,6 +103,7 @@ export const domainRouteOperationIds: readonly OperationId[] = [
   'reportNodeTaskResult',
   'ingestGuestTelemetry',
   'receiveStripeWebhook',
+  'openAgentTerminalRelay',
 ];
 
 /**
