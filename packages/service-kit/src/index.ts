@@ -10,3 +10,4 @@ export * from './subgraph-sdl.js';
 export * from './subgraph-subscriptions.js';
 export * from './merge-resolvers.js';
 export * from './domain-connections.js';
+export * from './load-batched.js';

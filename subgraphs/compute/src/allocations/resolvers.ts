@@ -1,4 +1,4 @@
-import type { GraphQLResolverMap } from '@gpuaas/service-kit';
+import { loadBatched, type GraphQLResolverMap } from '@gpuaas/service-kit';
 import type { ComputeContext } from '../deps.js';
 import type {
   MutationAdminForceReleaseAllocationArgs,
@@ -14,7 +14,6 @@ import type {
   QueryReadableAllocationsArgs,
 } from '../generated/resolvers-types.js';
 import { requireActor, requireAdmin } from './actor.js';
-import { loadBatched } from '../catalog/batch.js';
 import { profilesByIds, regionsByIds } from '../catalog/service.js';
 import { createAllocation, requestAllocation } from './create.js';
 import { adminForceReleaseAllocation, releaseAllocation, renameAllocation } from './lifecycle.js';

@@ -1,8 +1,7 @@
-import type { GraphQLResolverMap } from '@gpuaas/service-kit';
+import { loadBatched, type GraphQLResolverMap } from '@gpuaas/service-kit';
 import type { ComputeContext } from '../deps.js';
 import { Validation } from '@gpuaas/errors';
 import type { GpuModelProfilesArgs, QueryCatalogGpuModelsArgs, SliceProfileOffersArgs, QueryCatalogRegionsArgs, RegionStatus as GraphqlRegionStatus } from '../generated/resolvers-types.js';
-import { loadBatched } from './batch.js';
 import type { GpuModelRow, OfferRow, RegionRow } from './repository.js';
 import { listCatalogRegions, listGpuModels, modelsByIds, profilesByIds, regionsByIds, withProfiles, type GpuModelView, type Page, type ProfileView, type RegionView } from './service.js';
 

@@ -1,5 +1,5 @@
 import { NotFound, Validation } from '@gpuaas/errors';
-import type { GraphQLResolverMap } from '@gpuaas/service-kit';
+import { loadBatched, type GraphQLResolverMap } from '@gpuaas/service-kit';
 import type { ComputeContext } from '../deps.js';
 import type {
   MutationAdminCreateNodeArgs,
@@ -15,7 +15,6 @@ import type {
   QueryAdminNodesArgs,
 } from '../generated/resolvers-types.js';
 import { requireAdmin } from '../allocations/actor.js';
-import { loadBatched } from '../catalog/batch.js';
 import { modelsByIds, regionsByIds } from '../catalog/service.js';
 import { createNode, discoverSliceTopology, issueBootstrapToken, revokeNodeCredential, updateNode, type OperatorNodeState } from './admin-nodes.js';
 import {

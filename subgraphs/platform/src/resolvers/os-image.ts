@@ -4,7 +4,7 @@ import type { OsImageRow, OsImageStatus } from '../repositories/os-images.js';
 import { requireAdmin } from '../services/caller.js';
 import { displayNameOf } from '../services/os-image-rules.js';
 import { imagesByIds, liveAllocationCountsOf } from '../services/os-images.js';
-import { loadBatched } from './batch.js';
+import { loadBatched } from '@gpuaas/service-kit';
 
 export const toGraphqlStatus = (status: OsImageStatus): GraphqlOsImageStatus => (status === 'active' ? 'ACTIVE' : 'DEPRECATED');
 export const fromGraphqlStatus = (status: GraphqlOsImageStatus): OsImageStatus => (status === 'ACTIVE' ? 'active' : 'deprecated');
