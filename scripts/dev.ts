@@ -1,6 +1,6 @@
 /**
  * The platform in one process for a developer's machine (behind `npm start`): migrates and seeds the database,
- * starts the five subgraphs, the gateway, the REST adapter, the workers and one simulated node agent on their
+ * starts the five subgraphs, the gateway, the REST adapter, one simulated node agent and the workers on their
  * default ports, prints the URLs, and closes everything in reverse order on Ctrl-C. Production runs each of
  * these as its own process through its `main.ts`.
  */
@@ -22,15 +22,16 @@ import { seedDemoOsImages } from '../subgraphs/platform/src/seed/demo-os-images.
 import { createGateway, loadGatewayConfig } from '../gateway/src/index.js';
 import { createRestAdapter, loadRestAdapterConfig } from '../rest-adapter/src/index.js';
 import { createWorkers, loadWorkersConfig } from '../workers/src/index.js';
-import { createAgent, loadAgentConfig, readAgentState } from '../agent/src/index.js';
+import { createAgent, loadAgentConfig, readAgentState, type Agent } from '../agent/src/index.js';
 import { DEFAULT_DATABASE_URL, migrateAll } from './migrate.js';
+import { ensureDevOperator, type DevOperator } from './dev/operator.js';
 
 const logger = createLogger('dev', 'info');
 const env = process.env;
 const host = env['HOST'] ?? '127.0.0.1';
 const databaseUrl = env['DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
-/** Local state that survives restarts (the agent's node credential, its allocations' directories); gitignored. */
-const dataDir = env['DEV_DATA_DIR'] ?? fileURLToPath(new URL('../.data/', import.meta.url));
+/** Local state that survives restarts (the operator's password, the agent's node credential, its allocations' directories); gitignored. */
+const dataDir = env['DEV_DATA_DIR'] || fileURLToPath(new URL('../.data/', import.meta.url));
 
 /** Each deployable reads `PORT`; in one process each gets its own, overridable as `<NAME>_PORT`. */
 function envFor(name: string, defaultPort: number): Record<string, string | undefined> {
@@ -68,6 +69,29 @@ async function joinDemoNode(controlPlaneUrl: string, stateFile: string): Promise
   }
 }
 
+/** Waits, at most `timeoutMs`, until the agent's first heartbeat was answered. */
+async function firstHeartbeat(agent: Agent, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (agent.nodeState === undefined && agent.stopReason === undefined && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (agent.nodeState === undefined) logger.warn({ stopReason: agent.stopReason }, 'the demo agent has not heartbeated yet; starting the workers anyway');
+}
+
+function operatorLines(operator: DevOperator): string[] {
+  const said = {
+    created: 'created',
+    reused: 'from an earlier start',
+    password_reset: 'its stored password was missing, so a new one was set',
+    password_changed_elsewhere: 'its password was changed since the launcher set it, so it is not shown',
+  }[operator.action];
+  return [
+    `  Operator        ${operator.email} (platform admin; ${said})`,
+    ...(operator.password !== undefined ? [`  Password        ${operator.password}   (kept in ${operator.credentialFile})`] : []),
+    `  Try it          README.md "Try it": register, get credit from the operator, allocate, use the terminal, release`,
+  ];
+}
+
 async function main(): Promise<void> {
   const started: Closeable[] = [];
   closeOnSignals(logger, started);
@@ -76,10 +100,12 @@ async function main(): Promise<void> {
   const applied = await migrateAll(databaseUrl);
   const appliedCount = applied.reduce((sum, set) => sum + set.applied.length, 0);
   await seed();
+  const operator = await ensureDevOperator(databaseUrl, join(dataDir, 'operator.json'));
 
   const subgraphs = await Promise.all([
     createAccessSubgraph(loadAccessConfig(envFor('ACCESS', 4101))),
-    createComputeSubgraph(loadComputeConfig(envFor('COMPUTE', 4102))),
+    // Terminal tokens name the REST adapter's websocket URL, which only this launcher knows before it starts.
+    createComputeSubgraph(loadComputeConfig({ ...envFor('COMPUTE', 4102), TERMINAL_WS_BASE_URL: env['TERMINAL_WS_BASE_URL'] || `ws://${host}:${envFor('REST', 4000)['PORT']}` })),
     createBillingSubgraph(loadBillingConfig(envFor('BILLING', 4103))),
     createWorkloadsSubgraph(loadWorkloadsConfig(envFor('WORKLOADS', 4104))),
     createPlatformSubgraph(loadPlatformConfig(envFor('PLATFORM', 4105))),
@@ -99,9 +125,6 @@ async function main(): Promise<void> {
   started.push(gateway);
   const rest = await createRestAdapter(loadRestAdapterConfig({ ...envFor('REST', 4000), GATEWAY_URL: `${gateway.url}/graphql` }));
   started.push(rest);
-  // Every worker role (outbox relay, DLQ handler, provisioning worker, node monitor, …) unless WORKER_ROLES narrows it.
-  const workers = await createWorkers(loadWorkersConfig({ ...envFor('WORKERS', 4201), WORKER_ROLES: env['WORKER_ROLES'] ?? 'all' }));
-  started.push(workers);
   const agentDir = join(dataDir, 'agent');
   const stateFile = join(agentDir, 'sim-node-1.json');
   const demo = await joinDemoNode(rest.url, stateFile);
@@ -120,6 +143,12 @@ async function main(): Promise<void> {
   );
   await agent.start();
   started.push(agent);
+  // The node monitor must not judge the node by its silence while this launcher was stopped: it starts once the
+  // agent has heartbeated again, so a restart does not take the node offline (and its allocations with it).
+  await firstHeartbeat(agent);
+  // Every worker role (outbox relay, DLQ handler, provisioning worker, node monitor, …) unless WORKER_ROLES narrows it.
+  const workers = await createWorkers(loadWorkersConfig({ ...envFor('WORKERS', 4201), WORKER_ROLES: env['WORKER_ROLES'] ?? 'all' }));
+  started.push(workers);
 
   const lines = [
     '',
@@ -131,6 +160,7 @@ async function main(): Promise<void> {
     `  Workers         ${workers.url}/readyz`,
     `  Agent (health)  ${agent.healthUrl}/readyz`,
     `  Database        ${redactUrl(databaseUrl)}`,
+    ...operatorLines(operator),
     'Press Ctrl-C to stop.',
     '',
   ];

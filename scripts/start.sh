@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx tsx scripts/check-services.ts
-exec npx tsx scripts/dev.ts
+# node itself (not the tsx CLI, which relays signals): Ctrl-C reaches the launcher once, so it closes gracefully
+# instead of taking a relayed second SIGINT for an impatient second press.
+exec node --import tsx scripts/dev.ts
