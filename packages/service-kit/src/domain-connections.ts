@@ -28,7 +28,9 @@ export interface DomainConnections {
  */
 export async function openDomainConnections(settings: DomainConnectionSettings): Promise<DomainConnections> {
   const { name, logger } = settings;
-  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: settings.poolSize ?? 10, connectionTimeoutMillis: 2000, application_name: name });
+  // A burst queues for a connection rather than failing: 2 s turned 200 concurrent allocation requests into 500s
+  // (e2e/test/allocations-concurrency); the wait stays under the REST adapter's 30 s gateway timeout.
+  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: settings.poolSize ?? 10, connectionTimeoutMillis: 10_000, application_name: name });
   // An idle client that loses its connection emits here; without a listener it would crash the process.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
   const redis = new Redis(settings.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });

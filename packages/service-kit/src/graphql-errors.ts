@@ -24,8 +24,23 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     return { message: formatted.message, extensions: { code: 'validation_error', correlation_id: correlationId } };
   }
   if (isErrorCode(code)) return carried(formatted, code, correlationId);
+  if (isPoolExhausted(error)) {
+    // Every database connection stayed busy for the pool's whole wait: the caller may retry, nothing was written.
+    logger.warn({ correlation_id: correlationId }, 'database pool exhausted');
+    return { message: 'The service is busy; retry shortly', ...path, extensions: { code: 'service_unavailable', correlation_id: correlationId } };
+  }
   logger.error({ err: originalOf(error) ?? error, correlation_id: correlationId }, 'unexpected GraphQL error');
   return { message: 'An unexpected error occurred', ...path, extensions: { code: 'internal_error', correlation_id: correlationId } };
+}
+
+/** pg's Pool rejects a connect() that waited longer than connectionTimeoutMillis with exactly this message. */
+function isPoolExhausted(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined; depth++) {
+    if (current instanceof Error && current.message === 'timeout exceeded when trying to connect') return true;
+    current = originalOf(current);
+  }
+  return false;
 }
 
 /**

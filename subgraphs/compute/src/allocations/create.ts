@@ -41,7 +41,7 @@ const MAX_PLACEMENT_ATTEMPTS = 20;
  */
 export async function createAllocation(deps: CreateDeps, actor: Actor, command: CreateAllocationCommand): Promise<AllocationView> {
   validateShape(command);
-  const id = await withTransaction(deps.pool, async (client) => {
+  return withTransaction(deps.pool, async (client) => {
     await requireManagingRole(client, command.projectId, actor);
     const region = await resolveRegion(client, command.region);
     const profile = await resolveProfile(client, command);
@@ -50,12 +50,14 @@ export async function createAllocation(deps: CreateDeps, actor: Actor, command: 
     await checkSshKeys(client, actor.userId, command.sshKeyIds);
     await enforceLiveLimit(client, actor.userId, deps.config.policies.max_live_allocations_per_user);
     await enforceAdmission(client, actor.userId, price, deps.config.policies.min_runway_for_new_allocation_seconds);
-    return placeAndInsert(client, actor, command, { regionId: region.id, profileId: profile.id, ...price });
+    const id = await placeAndInsert(client, actor, command, { regionId: region.id, profileId: profile.id, ...price });
+    // Read inside the transaction: after commit the provisioning-worker may already have moved it on, and the 202
+    // answers the allocation as it was requested.
+    const view = await findAllocationView(client, id);
+    // ci-allow canonical_error_guard: the row was inserted just above in this transaction; its absence is a bug
+    if (!view) throw new Error(`allocation ${id} vanished after insert`);
+    return view;
   });
-  const view = await findAllocationView(deps.pool, id);
-  // ci-allow canonical_error_guard: the row was committed just above; its absence is a bug
-  if (!view) throw new Error(`allocation ${id} vanished after commit`);
-  return view;
 }
 
 export interface RequestAllocationCommand {
