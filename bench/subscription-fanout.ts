@@ -115,6 +115,8 @@ async function main(): Promise<number> {
     MAIL_SENDER: 'outbox',
     // Released allocations stay RELEASING here (no agent), which still counts as live.
     POLICY_MAX_LIVE_ALLOCATIONS_PER_USER: String(rounds + 10),
+    // Money is not what this measures: billing's admission check would refuse the benchmark's empty wallet.
+    POLICY_MIN_RUNWAY_FOR_NEW_ALLOCATION_SECONDS: '0',
   };
   try {
     processes.push(await startServiceProcess('workers', { ...env, WORKER_ROLES: 'outbox-relay' }));
