@@ -4,7 +4,7 @@ import { uuidv7 } from '@gpuaas/db';
 import { connectNats, deleteStreams, jetstreamManager } from '@gpuaas/events';
 import { createTestDatabase, testNamespace, type TestDatabase } from '@gpuaas/testkit';
 import { createWorkers, loadWorkersConfig, type Workers } from '../src/index.js';
-import { nodeMonitorIntervalMs } from '../src/roles/node-monitor.js';
+import { judgesSilence, nodeMonitorIntervalMs } from '../src/roles/node-monitor.js';
 
 const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 
@@ -56,6 +56,13 @@ describe('the node-monitor role', () => {
     expect(nodeMonitorIntervalMs(config(90))).toBe(5000);
   });
 
+  it('judges silence only once a whole heartbeat timeout has passed since it started (agents could not reach a control plane that was down)', () => {
+    const startedAt = 1_000_000;
+    expect(judgesSilence(startedAt, startedAt, 90)).toBe(false);
+    expect(judgesSilence(startedAt + 89_999, startedAt, 90)).toBe(false);
+    expect(judgesSilence(startedAt + 90_000, startedAt, 90)).toBe(true);
+  });
+
   it('takes a node that stopped sending heartbeats offline and cordons a drained node, on its own', async () => {
     const regionId = uuidv7();
     await pool.query(`INSERT INTO compute.regions (id, code, name) VALUES ($1, 'eu-monitor-1', 'Monitor region')`, [regionId]);
@@ -69,9 +76,23 @@ describe('the node-monitor role', () => {
     await insertNode(healthy, 'gpu-healthy', 'active', '0 seconds');
     await insertNode(drained, 'gpu-drained', 'draining', '0 seconds');
     const stateOf = async (id: string) => (await pool.query<{ state: string }>('SELECT state FROM compute.nodes WHERE id = $1', [id])).rows[0]!.state;
-    await until('the silent node offline', async () => ((await stateOf(silent)) === 'offline' ? true : undefined));
-    await until('the drained node cordoned', async () => ((await stateOf(drained)) === 'cordoned' ? true : undefined));
-    // The pass that caught the silent node saw this one's heartbeat, well inside the timeout.
-    expect(await stateOf(healthy)).toBe('active');
+    // The healthy and the drained node keep heartbeating, as their agents would; the silent one does not.
+    let beating = true;
+    const heartbeats = (async () => {
+      while (beating) {
+        await pool.query('UPDATE compute.nodes SET last_heartbeat_at = now() WHERE id = ANY($1::uuid[])', [[healthy, drained]]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      await until('the drained node cordoned', async () => ((await stateOf(drained)) === 'cordoned' ? true : undefined));
+      // Silence is judged only a heartbeat timeout after the monitor started; then the silent node goes offline.
+      await until('the silent node offline', async () => ((await stateOf(silent)) === 'offline' ? true : undefined));
+      expect(await stateOf(healthy)).toBe('active');
+      expect(await stateOf(drained)).toBe('cordoned');
+    } finally {
+      beating = false;
+      await heartbeats;
+    }
   });
 });

@@ -13,8 +13,13 @@ export interface NodeMonitorTick {
  * and, when asked, expired telemetry is deleted. Safe to run from several replicas at once (SKIP LOCKED, idempotent
  * updates and deletes).
  */
-export async function runNodeMonitorTick(deps: NodeMonitorDeps, correlationId: string, sweepTelemetry: boolean): Promise<NodeMonitorTick> {
-  const offline = await markSilentNodesOffline(deps, correlationId);
+export async function runNodeMonitorTick(
+  deps: NodeMonitorDeps,
+  correlationId: string,
+  sweepTelemetry: boolean,
+  options: { readonly judgeSilence?: boolean } = {},
+): Promise<NodeMonitorTick> {
+  const offline = options.judgeSilence === false ? [] : await markSilentNodesOffline(deps, correlationId);
   const cordoned = await finishDrainedNodes(deps);
   const telemetryDeleted = sweepTelemetry ? await deleteExpiredTelemetry(deps) : null;
   return { offline, cordoned, telemetryDeleted };
