@@ -106,7 +106,7 @@ describe.each(doors)('the access journey through %s alone', (door) => {
       const callback = await followAuthorizationRedirects(authorizationUrl, OIDC_REDIRECT_URI);
       const code = callback.searchParams.get('code');
       const state = callback.searchParams.get('state');
-      expect(code, callback.toString()).toBeTruthy();
+      expect(code, callback.toString()).toMatch(/^\S{8,}$/);
       return client.completeOidcLogin(OIDC_PROVIDER, code!, state!, callback.searchParams.get('iss'));
     };
 

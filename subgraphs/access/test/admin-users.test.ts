@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createTokenRevocationStore } from '@gpuaas/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ACCESS_JWT,
   LOGIN,
   PASSWORD,
   TOKEN_FIELDS,
@@ -229,7 +230,7 @@ describe('changing roles and revoking sessions', () => {
     expect(errorCode(await refresh(user.tokens.refreshToken))).toBe('unauthenticated');
     expect(errorCode(await refresh(second.refreshToken))).toBe('unauthenticated');
     expect(errorCode(await access.gql(ME, {}, user.identity))).toBe('unauthenticated');
-    expect(dataOf(await login(user.email)).login.accessToken).toBeTruthy();
+    expect(dataOf(await login(user.email)).login.accessToken).toMatch(ACCESS_JWT);
   });
 
   it('needs a reason of at least three characters', async () => {

@@ -1,6 +1,7 @@
 import { createTokenRevocationStore } from '@gpuaas/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ACCESS_JWT,
   LOGIN,
   PASSWORD,
   REGISTER,
@@ -153,7 +154,7 @@ describe('password login', () => {
     expect(limited.extensions?.code).toBe('rate_limited');
     expect(limited.extensions?.details?.['retry_after_seconds']).toBeGreaterThan(0);
     const other = await registerUser(access);
-    expect(dataOf(await login(other.email, PASSWORD)).login.accessToken).toBeTruthy();
+    expect(dataOf(await login(other.email, PASSWORD)).login.accessToken).toMatch(ACCESS_JWT);
   });
 
   it('limits login attempts per client IP', async () => {
@@ -163,7 +164,7 @@ describe('password login', () => {
     }
     const user = await registerUser(access);
     expect(errorCode(await login(user.email, PASSWORD, ip))).toBe('rate_limited');
-    expect(dataOf(await login(user.email, PASSWORD, uniqueIp())).login.accessToken).toBeTruthy();
+    expect(dataOf(await login(user.email, PASSWORD, uniqueIp())).login.accessToken).toMatch(ACCESS_JWT);
   });
 });
 
@@ -174,7 +175,7 @@ describe('refresh tokens', () => {
     expect(next.refreshToken).not.toBe(user.tokens.refreshToken);
     const claims = await access.claimsOf(next.accessToken);
     expect(claims.sessionId).toBe(user.identity.sessionId);
-    expect(dataOf(await refresh(next.refreshToken)).refreshTokens.accessToken).toBeTruthy();
+    expect(dataOf(await refresh(next.refreshToken)).refreshTokens.accessToken).toMatch(ACCESS_JWT);
   });
 
   it('treat a replayed refresh token as theft and revoke the whole family', async () => {
@@ -215,7 +216,7 @@ describe('logout', () => {
     expect(await revocations().isSessionRevoked(user.identity.sessionId)).toBe(true);
     expect(errorCode(await access.gql(ME, {}, user.identity))).toBe('unauthenticated');
     // The other login is another session and keeps working.
-    expect(dataOf(await refresh(other.refreshToken)).refreshTokens.accessToken).toBeTruthy();
+    expect(dataOf(await refresh(other.refreshToken)).refreshTokens.accessToken).toMatch(ACCESS_JWT);
   });
 
   it('with allSessions ends every session of the caller', async () => {
@@ -232,7 +233,7 @@ describe('logout', () => {
     const stranger = await registerUser(access);
     const error = onlyError(await access.gql(LOGOUT, { input: { refreshToken: stranger.tokens.refreshToken } }, user.identity));
     expect(error.extensions?.code).toBe('validation_error');
-    expect(dataOf(await refresh(stranger.tokens.refreshToken)).refreshTokens).toBeTruthy();
+    expect(dataOf(await refresh(stranger.tokens.refreshToken)).refreshTokens.accessToken).toMatch(ACCESS_JWT);
   });
 });
 
@@ -256,7 +257,7 @@ describe('password reset', () => {
 
     expect(dataOf(await access.gql<{ confirmPasswordReset: boolean }>(CONFIRM_RESET, { input: { token, newPassword } })).confirmPasswordReset).toBe(true);
     expect(errorCode(await login(user.email, PASSWORD))).toBe('invalid_credentials');
-    expect(dataOf(await login(user.email, newPassword)).login.accessToken).toBeTruthy();
+    expect(dataOf(await login(user.email, newPassword)).login.accessToken).toMatch(ACCESS_JWT);
     expect(errorCode(await refresh(user.tokens.refreshToken))).toBe('unauthenticated');
     expect(await revocations().check(user.identity)).toEqual({ revoked: true, reason: 'tokens_revoked' });
     expect(errorCode(await access.gql(ME, {}, user.identity))).toBe('unauthenticated');
@@ -312,8 +313,8 @@ describe('profile', () => {
     expect(dataOf(await access.gql<{ changePassword: boolean }>(change, { input: { currentPassword: PASSWORD, newPassword } }, user.identity)).changePassword).toBe(true);
 
     expect(dataOf(await access.gql<{ me: { id: string } }>(ME, {}, user.identity)).me.id).toBe(user.id);
-    expect(dataOf(await refresh(user.tokens.refreshToken)).refreshTokens).toBeTruthy();
+    expect(dataOf(await refresh(user.tokens.refreshToken)).refreshTokens.accessToken).toMatch(ACCESS_JWT);
     expect(errorCode(await refresh(other.refreshToken))).toBe('unauthenticated');
-    expect(dataOf(await login(user.email, newPassword)).login).toBeTruthy();
+    expect(dataOf(await login(user.email, newPassword)).login.accessToken).toMatch(ACCESS_JWT);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { followAuthorizationRedirects, startTestOidcProvider, type TestOidcProvider } from '@gpuaas/testkit/oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN_FIELDS, dataOf, errorCode, onlyError, registerUser, startAccess, type AccessHarness, type TokenPair } from './support/harness.js';
+import { ACCESS_JWT, TOKEN_FIELDS, dataOf, errorCode, onlyError, registerUser, startAccess, type AccessHarness, type TokenPair } from './support/harness.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:5173/login/oidc/callback';
 const tag = randomUUID().slice(0, 8);
@@ -106,7 +106,7 @@ describe('OIDC login', () => {
 
   it('completes without the iss parameter, as the REST callback sends it, and refuses a wrong one', async () => {
     const { iss: _iss, ...withoutIss } = await authorize(erin.sub);
-    expect(dataOf(await complete(withoutIss as Callback)).completeOidcLogin.accessToken).toBeTruthy();
+    expect(dataOf(await complete(withoutIss as Callback)).completeOidcLogin.accessToken).toMatch(ACCESS_JWT);
     const forged = await authorize(erin.sub);
     expect(errorCode(await complete({ ...forged, iss: 'https://other-idp.example.com' }))).toBe('invalid_credentials');
   });

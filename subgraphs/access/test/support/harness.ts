@@ -148,6 +148,9 @@ export function uniqueIp(): string {
 
 export const PASSWORD = 'correct-horse-battery-staple-42';
 
+/** A compact JWS: what a successful login or refresh hands out as its access token. */
+export const ACCESS_JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
 export const TOKEN_FIELDS = 'accessToken tokenType expiresIn refreshToken refreshExpiresIn';
 
 export const REGISTER = `mutation Register($input: RegisterInput!) {
