@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { topologyGpu } from '../src/builtin-handlers.js';
 import { createNvidiaDriver, DriverError, parseGpuInstances, parseGpuList, parseSmiLog, type CommandRunner } from '../src/index.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -76,6 +77,66 @@ describe('nvidia-smi -q -x parsing (real captures)', () => {
 
   it('refuses output that is not an nvidia_smi_log', () => {
     expect(() => parseSmiLog('NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.')).toThrow(DriverError);
+  });
+});
+
+// Our own capture from a lent H100 host (driver 580.159.04, XML DTD v13, MIG disabled); see fixtures/README.md.
+const H100_UUID = 'GPU-98cc931b-02bd-c02b-236f-e7e048a6b768';
+const h100Outputs = () => ({
+  'nvidia-smi -q -x': fixture('h100-80gb-hbm3.xml'),
+  'nvidia-smi -L': fixture('h100-80gb-hbm3.L.txt'),
+  'nvidia-smi mig -lgi': fixture('h100-80gb-hbm3.mig-lgi.txt'),
+});
+
+describe('H100 80GB HBM3 on driver 580 (our capture)', () => {
+  it('reads the v13 XML: identity, memory, utilization, temperature and the 1 s average power draw', () => {
+    const log = parseSmiLog(fixture('h100-80gb-hbm3.xml'));
+    expect(log.driverVersion).toBe('580.159.04');
+    expect(log.gpus).toEqual([
+      {
+        index: 0,
+        pciBusId: '00000000:00:06.0',
+        uuid: H100_UUID,
+        name: 'NVIDIA H100 80GB HBM3',
+        migMode: 'disabled',
+        memoryTotalBytes: 81559 * MIB,
+        memoryUsedBytes: 0,
+        gpuUtilizationPercent: 0,
+        temperatureCelsius: 32,
+        powerWatts: 72.19,
+        migDevices: [],
+      },
+    ]);
+  });
+
+  it('falls back to the instant power draw where the average is N/A', () => {
+    // Derived from the capture: only gpu_power_readings' average (its first <average_power_draw>) is blanked.
+    const xml = fixture('h100-80gb-hbm3.xml').replace('<average_power_draw>72.19 W</average_power_draw>', '<average_power_draw>N/A</average_power_draw>');
+    expect(parseSmiLog(xml).gpus[0]!.powerWatts).toBe(72.29);
+  });
+
+  it('discovers exactly one whole card with no MIG instances, asking nvidia-smi for nothing but the XML', async () => {
+    const run = runner(h100Outputs());
+    const gpus = await createNvidiaDriver({ run }).discover();
+    expect(gpus).toEqual([{ uuid: H100_UUID, index: 0, name: 'NVIDIA H100 80GB HBM3', memoryBytes: 81559 * MIB, migMode: 'disabled', instances: [] }]);
+    expect(run.calls).toEqual(['nvidia-smi -q -x']);
+    expect(gpus.map(topologyGpu)).toEqual([{ uuid: H100_UUID, index: 0, name: 'NVIDIA H100 80GB HBM3', memory_bytes: 81559 * MIB, mig_mode: 'disabled', instances: [] }]);
+  });
+
+  it('samples the whole card with the values in the capture', async () => {
+    const samples = await createNvidiaDriver({ run: runner(h100Outputs()) }).sample();
+    expect(samples.map(({ sampledAt: _sampledAt, ...rest }) => rest)).toEqual([
+      { gpuUuid: H100_UUID, migUuid: null, gpuUtilizationPercent: 0, memoryUsedBytes: 0, memoryTotalBytes: 81559 * MIB, temperatureCelsius: 32, powerWatts: 72.19 },
+    ]);
+  });
+
+  it('reads the -L listing as one GPU with no MIG devices', () => {
+    expect([...parseGpuList(fixture('h100-80gb-hbm3.L.txt'))]).toEqual([[H100_UUID, []]]);
+  });
+
+  it('reads "No MIG-enabled devices found." from mig -lgi as no GPU instances', () => {
+    expect(fixture('h100-80gb-hbm3.mig-lgi.txt')).toBe('No MIG-enabled devices found.\n');
+    expect(parseGpuInstances(fixture('h100-80gb-hbm3.mig-lgi.txt'))).toEqual([]);
   });
 });
 

@@ -75,10 +75,13 @@ function toGpu(gpu: Node, index: number): SmiGpu {
     memoryUsedBytes: mebibytes(child(gpu, 'fb_memory_usage', 'used')),
     gpuUtilizationPercent: numberWithUnit(child(gpu, 'utilization', 'gpu_util'), '%'),
     temperatureCelsius: numberWithUnit(child(gpu, 'temperature', 'gpu_temp'), 'C'),
-    // Drivers up to 535 report <power_readings>; later ones <gpu_power_readings> with instant/average draws.
+    // Drivers up to 535 report <power_readings>; later ones <gpu_power_readings> with average and instant draws
+    // (580 has no plain power_draw there). The 1 s average comes first: it is what `--query-gpu=power.draw`
+    // answers on an H100 with driver 580, and steadier between samples; instant is the fallback where it is N/A.
     powerWatts:
       numberWithUnit(child(gpu, 'power_readings', 'power_draw'), 'W') ??
       numberWithUnit(child(gpu, 'gpu_power_readings', 'power_draw'), 'W') ??
+      numberWithUnit(child(gpu, 'gpu_power_readings', 'average_power_draw'), 'W') ??
       numberWithUnit(child(gpu, 'gpu_power_readings', 'instant_power_draw'), 'W'),
     migDevices: (Array.isArray(devices) ? devices : []).filter(isNode).map(toMigDevice),
   };
