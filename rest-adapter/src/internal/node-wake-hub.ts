@@ -1,11 +1,14 @@
 import type { NatsConnection } from '@gpuaas/events';
 import { nodeWakeWildcard } from '@gpuaas/subgraph-compute/nodes';
 
-type Wake = () => void;
-
 /**
- * One NATS subscription per process on `compute.node-wake.>`, fanned out in process to the long-polls held for
+ * One NATS subscription per process on `compute.node-wake.>`, handed out in process to the long-polls held for
  * each node. A held poll costs a map entry and one timer; no database connection is held while it waits.
+ *
+ * One wake (one queued task) goes to ONE held poll of the node, not all of them: an agent with 16 task loops would
+ * otherwise answer every queued task with 16 lease queries, 15 of which find nothing. A wake goes to a poll that is
+ * waiting; if every poll is busy claiming, it is remembered on one of them, which claims once more. A poll that
+ * leaves with a wake it did not use (it leased an earlier task, or its agent went away) hands the wake on.
  */
 export interface NodeWakeHub {
   /** Registers a waiter before the caller's first claim, so a wake between claim and wait is never missed. */
@@ -21,28 +24,57 @@ export interface NodeWakeListener {
   stop(): void;
 }
 
+interface Waiter {
+  /** Waiting in next() right now. */
+  waiting(): boolean;
+  /** Holds a wake it has not used yet. */
+  holdsWake(): boolean;
+  wake(): void;
+}
+
 export function createNodeWakeHub(nats: NatsConnection, namespace: string): NodeWakeHub {
-  const waiters = new Map<string, Set<Wake>>();
+  const waiters = new Map<string, Set<Waiter>>();
   const prefix = nodeWakeWildcard(namespace).slice(0, -1);
+
+  function dispatch(nodeId: string): void {
+    const set = waiters.get(nodeId);
+    if (!set) return;
+    let busy: Waiter | undefined;
+    // Insertion order: the longest-held poll first.
+    for (const waiter of set) {
+      if (waiter.waiting()) {
+        waiter.wake();
+        return;
+      }
+      if (!busy && !waiter.holdsWake()) busy = waiter;
+    }
+    // Every poll is mid-claim: one of them claims again. If each already holds a wake, the polls the agent sends
+    // after its current tasks claim first thing, so nothing is lost.
+    busy?.wake();
+  }
+
   const subscription = nats.subscribe(nodeWakeWildcard(namespace), {
     callback: (error, message) => {
       if (error) return;
-      const nodeId = message.subject.slice(prefix.length);
-      for (const wake of waiters.get(nodeId) ?? []) wake();
+      dispatch(message.subject.slice(prefix.length));
     },
   });
 
   return {
     listen(nodeId) {
       let woken = false;
-      let pending: Wake | undefined;
-      const wake: Wake = () => {
-        woken = true;
-        pending?.();
+      let pending: (() => void) | undefined;
+      const waiter: Waiter = {
+        waiting: () => pending !== undefined,
+        holdsWake: () => woken,
+        wake() {
+          woken = true;
+          pending?.();
+        },
       };
       let set = waiters.get(nodeId);
       if (!set) waiters.set(nodeId, (set = new Set()));
-      set.add(wake);
+      set.add(waiter);
       return {
         next(ms, signal) {
           if (woken) {
@@ -65,9 +97,12 @@ export function createNodeWakeHub(nats: NatsConnection, namespace: string): Node
           });
         },
         stop() {
+          const unused = woken;
+          woken = false;
           pending?.();
-          set!.delete(wake);
+          set!.delete(waiter);
           if (set!.size === 0 && waiters.get(nodeId) === set) waiters.delete(nodeId);
+          if (unused) dispatch(nodeId);
         },
       };
     },

@@ -141,6 +141,40 @@ describe('node-agent API', () => {
     expect(two.internalApi!.hub.size()).toBe(0);
   });
 
+  it('answers one queued task with one of the node\'s held polls; the others stay held, and three tasks reach three', async () => {
+    const node = await registered();
+    const drained = await call(one, 'GET', `/internal/v1/nodes/${node.nodeId}/tasks/wait?wait_seconds=0`, node.credential);
+    expect(drained.status).toBe(200);
+    // Eight task loops of one agent, all held on one replica.
+    const answered: Array<{ status: number; body: Record<string, any> | undefined }> = [];
+    const polls = Array.from({ length: 8 }, () =>
+      call(one, 'GET', `/internal/v1/nodes/${node.nodeId}/tasks/wait?wait_seconds=5`, node.credential).then((answer) => {
+        answered.push(answer);
+        return answer;
+      }),
+    );
+    await until(() => one.internalApi!.hub.size() === 8);
+    const deps = one.internalApi!.deps;
+    const first = await withTransaction(deps.pool, (client) => queueNodeTask(client, { nodeId: node.nodeId, kind: 'configure_slices', payload: { n: 1 } }));
+    wakeNode(deps, node.nodeId);
+    await until(() => answered.length === 1);
+    expect(answered[0]).toMatchObject({ status: 200, body: { task_id: first.id } });
+    // The other seven are still held and unanswered (that they were not even woken is node-wake-hub.test.ts's).
+    expect(one.internalApi!.hub.size()).toBe(7);
+
+    const more = await withTransaction(deps.pool, async (client) => [
+      await queueNodeTask(client, { nodeId: node.nodeId, kind: 'configure_slices', payload: { n: 2 } }),
+      await queueNodeTask(client, { nodeId: node.nodeId, kind: 'configure_slices', payload: { n: 3 } }),
+      await queueNodeTask(client, { nodeId: node.nodeId, kind: 'configure_slices', payload: { n: 4 } }),
+    ]);
+    for (let i = 0; i < more.length; i++) wakeNode(deps, node.nodeId);
+    await until(() => answered.length === 4);
+    expect(answered.slice(1).map((answer) => answer.body?.['task_id']).sort()).toEqual(more.map((task) => task.id).sort());
+    expect(one.internalApi!.hub.size()).toBe(4);
+    const rest = await Promise.all(polls);
+    expect(rest.filter((answer) => answer.status === 204)).toHaveLength(4);
+  });
+
   it('answers 204 when nothing arrives and forgets a poll whose client went away', async () => {
     const node = await registered();
     await call(one, 'GET', `/internal/v1/nodes/${node.nodeId}/tasks/wait?wait_seconds=0`, node.credential);

@@ -32,7 +32,11 @@ export async function projectRoleOf(db: pg.Pool | pg.PoolClient, projectId: stri
 
 /** Members who may manage allocations (owner, admin, member); a viewer gets forbidden, a stranger not_found. */
 export async function requireManagingRole(db: pg.Pool | pg.PoolClient, projectId: string, actor: Actor, what = 'Project'): Promise<void> {
-  const role = await projectRoleOf(db, projectId, actor.userId);
+  requireManagingRoleOf(await projectRoleOf(db, projectId, actor.userId), what);
+}
+
+/** The same judgement on a role already read (createAllocation reads it together with the rest of the request). */
+export function requireManagingRoleOf(role: ProjectRole | null, what = 'Project'): void {
   if (role === null) throw NotFound(what);
   if (!MANAGING_ROLES.includes(role)) throw Forbidden('Your project role may not manage allocations');
 }

@@ -9,19 +9,15 @@ export interface AdmissionPrice {
 /**
  * Refuses a new allocation (`402 insufficient_balance`) when the wallet's runway, counting what it already burns plus
  * this price, would fall below `min_runway_for_new_allocation_seconds`. Billing answers through its published
- * `billing.admission_of`; billing only meters allocations once active, so the caller's own allocations still on their
- * way (requested/provisioning, compute's rows) are added to the price here. Run it under the per-user lock that
- * enforceLiveLimit takes, so two concurrent requests of one user cannot both spend the same runway.
+ * `billing.admission_of`; billing only meters allocations once active, so the caller passes what its own allocations
+ * still on their way (requested/provisioning, compute's rows) will burn, and it is added to the price here. Run it
+ * under the per-user lock that enforceLiveLimit takes, so two concurrent requests of one user cannot both spend the
+ * same runway.
  */
-export async function enforceAdmission(client: pg.PoolClient, userId: string, price: AdmissionPrice, minRunwaySeconds: number): Promise<void> {
+export async function enforceAdmission(client: pg.PoolClient, userId: string, price: AdmissionPrice, pendingHourly: bigint, minRunwaySeconds: number): Promise<void> {
   // 0 turns the check off: a cloud run without prepaid billing (or a test that is not about money).
   if (minRunwaySeconds <= 0) return;
-  const pending = await client.query<{ hourly: string }>(
-    `SELECT COALESCE(sum(hourly_amount_minor), 0)::text AS hourly FROM compute.allocations
-      WHERE user_id = $1 AND currency = $2 AND state IN ('requested', 'provisioning')`,
-    [userId, price.currency],
-  );
-  const hourly = BigInt(price.hourlyAmountMinor) + BigInt(pending.rows[0]?.hourly ?? '0');
+  const hourly = BigInt(price.hourlyAmountMinor) + pendingHourly;
   await client.query(`SELECT set_config('gpuaas.min_runway_for_new_allocation_seconds', $1, true)`, [String(minRunwaySeconds)]);
   const { rows } = await client.query<{ allowed: boolean; runway_seconds: string | null; balance_minor: string }>(
     'SELECT allowed, runway_seconds::text, balance_minor::text FROM billing.admission_of($1, $2, $3)',

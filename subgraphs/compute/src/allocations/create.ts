@@ -3,8 +3,8 @@ import { AppError, Validation } from '@gpuaas/errors';
 import { uuidv7, withTransaction } from '@gpuaas/db';
 import { subjects } from '@gpuaas/events';
 import type { ComputeDeps } from '../deps.js';
-import { enforceAdmission } from './admission.js';
-import { requireManagingRole, type Actor } from './actor.js';
+import { enforceAdmission, type AdmissionPrice } from './admission.js';
+import { requireManagingRoleOf, type Actor, type ProjectRole } from './actor.js';
 import { allocationEvents, emitAllocationEvent } from './events.js';
 import type { AllocationView } from './model.js';
 import { pickFreeSlot } from './placement.js';
@@ -42,15 +42,9 @@ const MAX_PLACEMENT_ATTEMPTS = 20;
 export async function createAllocation(deps: CreateDeps, actor: Actor, command: CreateAllocationCommand): Promise<AllocationView> {
   validateShape(command);
   return withTransaction(deps.pool, async (client) => {
-    await requireManagingRole(client, command.projectId, actor);
-    const region = await resolveRegion(client, command.region);
-    const profile = await resolveProfile(client, command);
-    const price = await priceInForce(client, profile.id, region.id, command.region);
-    await checkOsImage(client, command.osImageId);
-    await checkSshKeys(client, actor.userId, command.sshKeyIds);
-    await enforceLiveLimit(client, actor.userId, deps.config.policies.max_live_allocations_per_user);
-    await enforceAdmission(client, actor.userId, price, deps.config.policies.min_runway_for_new_allocation_seconds);
-    const id = await placeAndInsert(client, actor, command, { regionId: region.id, profileId: profile.id, ...price });
+    const vetted = await vetRequest(client, actor, command);
+    await enforceLiveLimit(client, actor.userId, deps.config.policies.max_live_allocations_per_user, vetted.price, deps.config.policies.min_runway_for_new_allocation_seconds);
+    const id = await placeAndInsert(client, actor, command, vetted);
     // Read inside the transaction: after commit the provisioning-worker may already have moved it on, and the 202
     // answers the allocation as it was requested.
     const view = await findAllocationView(client, id);
@@ -107,71 +101,82 @@ function validateShape(command: CreateAllocationCommand): void {
   }
 }
 
-async function resolveRegion(client: pg.PoolClient, code: string): Promise<{ id: string }> {
-  const { rows } = await client.query<{ id: string; status: string }>('SELECT id, status FROM compute.regions WHERE code = $1', [code]);
-  const region = rows[0];
-  if (!region) throw Validation([{ field: 'body.region', message: 'is not a region of the catalog' }]);
-  if (region.status !== 'active') throw new AppError('unprocessable', `Region ${code} is in maintenance`, { region: code });
-  return region;
+interface VettedRow {
+  role: ProjectRole | null;
+  region_id: string | null;
+  region_status: string | null;
+  profile_id: string | null;
+  sellable: boolean | null;
+  amount: string | null;
+  currency: string | null;
+  os_image_status: string | null;
+  owned_key_ids: string[];
 }
 
-async function resolveProfile(client: pg.PoolClient, command: CreateAllocationCommand): Promise<{ id: string }> {
-  const { rows } = command.profileId
-    ? await client.query<{ id: string; sellable: boolean }>('SELECT id, sellable FROM compute.slice_profiles WHERE id = $1', [command.profileId])
-    : await client.query<{ id: string; sellable: boolean }>(
-        `SELECT p.id, p.sellable FROM compute.slice_profiles p JOIN compute.gpu_models g ON g.id = p.gpu_model_id
-          WHERE g.code = $1 AND p.name = $2`,
-        [command.gpuModel, command.profileName],
-      );
-  const profile = rows[0];
-  if (!profile) throw Validation([{ field: command.profileId ? 'body.profile_id' : 'body.profile_name', message: 'is not a profile of the catalog' }]);
-  if (!profile.sellable) throw new AppError('unprocessable', 'The profile is not offered', { profile_id: profile.id });
-  return profile;
-}
-
-async function priceInForce(client: pg.PoolClient, profileId: string, regionId: string, regionCode: string) {
-  const { rows } = await client.query<{ amount: string; currency: string }>(
-    `SELECT hourly_amount_minor::text AS amount, currency FROM compute.prices
-      WHERE profile_id = $1 AND region_id = $2 AND effective_from <= now()
-      ORDER BY effective_from DESC LIMIT 1`,
-    [profileId, regionId],
+/**
+ * Everything the request names, read in ONE statement (a round trip costs more than these index lookups) and then
+ * judged in the order a caller should hear about it: project role, region, profile, price, OS image, SSH keys.
+ */
+async function vetRequest(client: pg.PoolClient, actor: Actor, command: CreateAllocationCommand): Promise<Priced> {
+  const { rows } = await client.query<VettedRow>(
+    `SELECT access.project_role_of($1, $2) AS role,
+            r.id AS region_id, r.status AS region_status,
+            p.id AS profile_id, p.sellable,
+            price.amount, price.currency,
+            (SELECT status FROM platform.os_image_of($6)) AS os_image_status,
+            CASE WHEN cardinality($7::uuid[]) = 0 THEN '{}'::uuid[]
+                 ELSE ARRAY(SELECT id FROM access.ssh_public_keys_of($2, $7::uuid[])) END AS owned_key_ids
+       FROM (SELECT 1) AS one
+       LEFT JOIN compute.regions r ON r.code = $3
+       LEFT JOIN LATERAL (
+         SELECT p.id, p.sellable FROM compute.slice_profiles p JOIN compute.gpu_models g ON g.id = p.gpu_model_id
+          WHERE CASE WHEN $4::uuid IS NOT NULL THEN p.id = $4::uuid ELSE g.code = $5 AND p.name = $8 END
+       ) p ON true
+       LEFT JOIN LATERAL (
+         SELECT hourly_amount_minor::text AS amount, currency FROM compute.prices
+          WHERE profile_id = p.id AND region_id = r.id AND effective_from <= now()
+          ORDER BY effective_from DESC LIMIT 1
+       ) price ON true`,
+    [command.projectId, actor.userId, command.region, command.profileId ?? null, command.gpuModel ?? null, command.osImageId, command.sshKeyIds, command.profileName ?? null],
   );
-  const price = rows[0];
-  if (!price) throw new AppError('unprocessable', `The profile is not offered in ${regionCode}`, { profile_id: profileId, region: regionCode });
-  return { hourlyAmountMinor: price.amount, currency: price.currency };
-}
-
-async function checkOsImage(client: pg.PoolClient, osImageId: string): Promise<void> {
-  const { rows } = await client.query<{ status: string }>('SELECT status FROM platform.os_image_of($1)', [osImageId]);
-  const image = rows[0];
-  if (!image || image.status === 'deleted') throw Validation([{ field: 'body.os_image_id', message: 'is not an OS image of the platform' }]);
-  if (image.status !== 'active') throw new AppError('unprocessable', 'The OS image is deprecated', { os_image_id: osImageId });
-}
-
-async function checkSshKeys(client: pg.PoolClient, userId: string, keyIds: readonly string[]): Promise<void> {
-  if (keyIds.length === 0) return;
-  const { rows } = await client.query<{ id: string }>('SELECT id FROM access.ssh_public_keys_of($1, $2::uuid[])', [userId, keyIds]);
-  const mine = new Set(rows.map((row) => row.id));
-  const foreign = keyIds.flatMap((keyId, index) => (mine.has(keyId) ? [] : [{ field: `body.ssh_key_ids[${index}]`, message: 'is not one of your SSH keys' }]));
+  const row = rows[0]!;
+  requireManagingRoleOf(row.role);
+  if (row.region_id === null) throw Validation([{ field: 'body.region', message: 'is not a region of the catalog' }]);
+  if (row.region_status !== 'active') throw new AppError('unprocessable', `Region ${command.region} is in maintenance`, { region: command.region });
+  if (row.profile_id === null) throw Validation([{ field: command.profileId ? 'body.profile_id' : 'body.profile_name', message: 'is not a profile of the catalog' }]);
+  if (!row.sellable) throw new AppError('unprocessable', 'The profile is not offered', { profile_id: row.profile_id });
+  if (row.amount === null || row.currency === null) {
+    throw new AppError('unprocessable', `The profile is not offered in ${command.region}`, { profile_id: row.profile_id, region: command.region });
+  }
+  if (row.os_image_status === null || row.os_image_status === 'deleted') throw Validation([{ field: 'body.os_image_id', message: 'is not an OS image of the platform' }]);
+  if (row.os_image_status !== 'active') throw new AppError('unprocessable', 'The OS image is deprecated', { os_image_id: command.osImageId });
+  const mine = new Set(row.owned_key_ids);
+  const foreign = command.sshKeyIds.flatMap((keyId, index) => (mine.has(keyId) ? [] : [{ field: `body.ssh_key_ids[${index}]`, message: 'is not one of your SSH keys' }]));
   if (foreign.length > 0) throw Validation(foreign);
+  return { regionId: row.region_id, profileId: row.profile_id, price: { hourlyAmountMinor: row.amount, currency: row.currency } };
 }
 
-/** Serialises one user's creations (not other users') so two concurrent requests cannot both pass the limit. */
-async function enforceLiveLimit(client: pg.PoolClient, userId: string, limit: number): Promise<void> {
+/**
+ * Serialises one user's creations (not other users') so two concurrent requests cannot both pass the limit or
+ * spend the same runway: the live count and the admission check run under a per-user advisory lock.
+ */
+async function enforceLiveLimit(client: pg.PoolClient, userId: string, limit: number, price: AdmissionPrice, minRunwaySeconds: number): Promise<void> {
   await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('compute.allocation-quota:' || $1, 0))`, [userId]);
-  const { rows } = await client.query<{ live: number }>(
-    `SELECT count(*)::int AS live FROM compute.allocations
+  const { rows } = await client.query<{ live: number; pending_hourly: string }>(
+    `SELECT count(*)::int AS live,
+            COALESCE(sum(hourly_amount_minor) FILTER (WHERE currency = $2 AND state IN ('requested', 'provisioning')), 0)::text AS pending_hourly
+       FROM compute.allocations
       WHERE user_id = $1 AND state IN ('requested', 'provisioning', 'active', 'releasing')`,
-    [userId],
+    [userId, price.currency],
   );
   if ((rows[0]?.live ?? 0) >= limit) throw new AppError('quota_exceeded', 'Live allocation limit reached', { limit });
+  await enforceAdmission(client, userId, price, BigInt(rows[0]?.pending_hourly ?? '0'), minRunwaySeconds);
 }
 
 interface Priced {
   readonly regionId: string;
   readonly profileId: string;
-  readonly hourlyAmountMinor: string;
-  readonly currency: string;
+  readonly price: AdmissionPrice;
 }
 
 async function placeAndInsert(client: pg.PoolClient, actor: Actor, command: CreateAllocationCommand, priced: Priced): Promise<string> {
@@ -179,42 +184,32 @@ async function placeAndInsert(client: pg.PoolClient, actor: Actor, command: Crea
   for (let attempt = 1; attempt <= MAX_PLACEMENT_ATTEMPTS; attempt++) {
     const slot = await pickFreeSlot(client, priced.profileId, priced.regionId);
     if (!slot) break;
-    await client.query('SAVEPOINT place_allocation');
-    try {
-      const { rows } = await client.query<RecordRow>(
-        `WITH inserted AS (
-           INSERT INTO compute.allocations
-             (id, project_id, user_id, name, profile_id, region_id, os_image_id, ssh_key_ids, node_id, slot_id, state,
-              hourly_amount_minor, currency)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::uuid[], $9, $10, 'requested', $11, $12)
-           RETURNING *)
-         SELECT ${RECORD_COLUMNS} FROM inserted a JOIN compute.regions r ON r.id = a.region_id`,
-        [
-          id, command.projectId, actor.userId, command.name ?? null, priced.profileId, priced.regionId, command.osImageId,
-          command.sshKeyIds, slot.nodeId, slot.slotId, priced.hourlyAmountMinor, priced.currency,
-        ],
-      );
-      await client.query('RELEASE SAVEPOINT place_allocation');
-      const record = toRecord(rows[0]!);
-      await client.query(
-        `INSERT INTO compute.allocation_transitions (id, allocation_id, from_state, to_state, reason, correlation_id)
-         VALUES ($1, $2, NULL, 'requested', NULL, $3)`,
-        [uuidv7(), id, actor.correlationId],
-      );
-      await emitAllocationEvent(client, subjects.provisioningRequested, allocationEvents.requested(record), actor.correlationId);
-      return id;
-    } catch (error) {
-      if (!isSlotTaken(error)) throw error;
-      await client.query('ROLLBACK TO SAVEPOINT place_allocation');
-    }
+    // A slot booked by a transaction that committed after our snapshot trips allocations_slot_live_key: DO NOTHING
+    // (no savepoint round trips) answers no row, and the loop picks again from a newer snapshot.
+    const { rows } = await client.query<RecordRow>(
+      `WITH inserted AS (
+         INSERT INTO compute.allocations
+           (id, project_id, user_id, name, profile_id, region_id, os_image_id, ssh_key_ids, node_id, slot_id, state,
+            hourly_amount_minor, currency)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::uuid[], $9, $10, 'requested', $11, $12)
+         ON CONFLICT (slot_id) WHERE state IN ('requested', 'provisioning', 'active', 'releasing') DO NOTHING
+         RETURNING *
+       ), noted AS (
+         INSERT INTO compute.allocation_transitions (id, allocation_id, from_state, to_state, reason, correlation_id)
+         SELECT $13, inserted.id, NULL, 'requested', NULL, $14 FROM inserted
+       )
+       SELECT ${RECORD_COLUMNS} FROM inserted a JOIN compute.regions r ON r.id = a.region_id`,
+      [
+        id, command.projectId, actor.userId, command.name ?? null, priced.profileId, priced.regionId, command.osImageId,
+        command.sshKeyIds, slot.nodeId, slot.slotId, priced.price.hourlyAmountMinor, priced.price.currency, uuidv7(), actor.correlationId,
+      ],
+    );
+    if (!rows[0]) continue;
+    await emitAllocationEvent(client, subjects.provisioningRequested, allocationEvents.requested(toRecord(rows[0])), actor.correlationId);
+    return id;
   }
   throw new AppError('capacity_unavailable', `No free slot for the profile in ${command.region}; nothing was held`, {
     profile_id: priced.profileId,
     region: command.region,
   });
-}
-
-function isSlotTaken(error: unknown): boolean {
-  const { code, constraint } = error as { code?: string; constraint?: string };
-  return code === '23505' && constraint === 'allocations_slot_live_key';
 }

@@ -133,30 +133,47 @@ async function slotOf(client: pg.PoolClient, slotId: string) {
   };
 }
 
+interface PayloadRow extends SlotRow {
+  image_name: string | null;
+  image_version: string | null;
+  keys: Array<{ id: string; public_key: string }>;
+}
+
 /**
  * What the agent needs to bring the guest up, in the contract's shape (AgentTask.payload for provision:
  * `{gpu_uuid, mig_uuid, slice_profile, os_image, ssh_public_keys}` as strings) plus the placed slot, the image's id
- * and the keys' ids for the agent's logs.
+ * and the keys' ids for the agent's logs. One statement: slot, image (platform's read function) and keys (access's).
  */
 async function provisionPayload(client: pg.PoolClient, record: AllocationRecord) {
-  const image = await client.query<{ id: string; name: string; version: string }>('SELECT id, name, version FROM platform.os_image_of($1)', [record.osImageId]);
-  const keys = record.sshKeyIds.length
-    ? await client.query<{ id: string; public_key: string; fingerprint: string }>(
-        'SELECT id, public_key, fingerprint FROM access.ssh_public_keys_of($1, $2::uuid[])',
-        [record.userId, record.sshKeyIds],
-      )
-    : { rows: [] };
-  const slot = await slotOf(client, record.slotId!);
-  const osImage = image.rows[0];
+  const { rows } = await client.query<PayloadRow>(
+    `SELECT s.id AS slot_id, ng.gpu_uuid, s.gpu_instance_id, s.compute_instance_id, s.mig_uuid, p.name AS profile,
+            img.name AS image_name, img.version AS image_version,
+            CASE WHEN cardinality($4::uuid[]) = 0 THEN '[]'::json
+                 ELSE COALESCE((SELECT json_agg(json_build_object('id', k.id, 'public_key', k.public_key))
+                                  FROM access.ssh_public_keys_of($3, $4::uuid[]) k), '[]'::json) END AS keys
+       FROM compute.slots s JOIN compute.node_gpus ng ON ng.id = s.node_gpu_id JOIN compute.slice_profiles p ON p.id = s.profile_id
+       LEFT JOIN LATERAL platform.os_image_of($2) img ON true
+      WHERE s.id = $1`,
+    [record.slotId, record.osImageId, record.userId, record.sshKeyIds],
+  );
+  const row = rows[0]!;
+  const slot = {
+    slot_id: row.slot_id,
+    gpu_uuid: row.gpu_uuid,
+    gpu_instance_id: row.gpu_instance_id,
+    compute_instance_id: row.compute_instance_id,
+    mig_uuid: row.mig_uuid,
+    profile: row.profile,
+  };
   return {
     allocation_id: record.id,
     gpu_uuid: slot.gpu_uuid,
     mig_uuid: slot.mig_uuid,
     slice_profile: slot.profile,
-    os_image: osImage ? `${osImage.name}:${osImage.version}` : record.osImageId,
+    os_image: row.image_name !== null ? `${row.image_name}:${row.image_version}` : record.osImageId,
     os_image_id: record.osImageId,
-    ssh_public_keys: keys.rows.map((key) => key.public_key),
-    ssh_key_ids: keys.rows.map((key) => key.id),
+    ssh_public_keys: row.keys.map((key) => key.public_key),
+    ssh_key_ids: row.keys.map((key) => key.id),
     slot,
   };
 }

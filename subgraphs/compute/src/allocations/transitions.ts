@@ -33,22 +33,35 @@ export async function moveAllocation(
 ): Promise<AllocationRecord> {
   const stamp = STAMP_COLUMN[to];
   const keepReason = options.reason === undefined;
+  // One statement (a data-modifying CTE) rather than two round trips: the transition row is written only when the
+  // compare-and-set matched, in the same snapshot.
   const { rows } = await client.query<RecordRow>(
-    `UPDATE compute.allocations a
-        SET state = $2, state_reason = CASE WHEN $4 THEN a.state_reason ELSE $3 END, version = a.version + 1,
-            updated_at = now()${stamp ? `, ${stamp} = now()` : ''}
-       FROM compute.regions r
-      WHERE a.id = $1 AND a.version = $5 AND r.id = a.region_id
-  RETURNING ${RECORD_COLUMNS}`,
-    [record.id, to, keepReason ? null : options.reason, keepReason, record.version],
+    `WITH moved AS (
+       UPDATE compute.allocations a
+          SET state = $2, state_reason = CASE WHEN $4 THEN a.state_reason ELSE $3 END, version = a.version + 1,
+              updated_at = now()${stamp ? `, ${stamp} = now()` : ''}
+         FROM compute.regions r
+        WHERE a.id = $1 AND a.version = $5 AND r.id = a.region_id
+    RETURNING ${RECORD_COLUMNS}
+     ), noted AS (
+       INSERT INTO compute.allocation_transitions (id, allocation_id, from_state, to_state, reason, correlation_id)
+       SELECT $6, moved.id, $7, $2, $8, $9 FROM moved
+     )
+     SELECT * FROM moved`,
+    [
+      record.id,
+      to,
+      keepReason ? null : options.reason,
+      keepReason,
+      record.version,
+      uuidv7(),
+      record.state,
+      keepReason ? record.stateReason : options.reason,
+      options.correlationId ?? null,
+    ],
   );
   const moved = rows[0];
   // The caller holds the row lock, so a version mismatch means it worked on a stale copy: a bug, not a race.
   if (!moved) throw new AppError('conflict', 'The allocation changed while it was being updated', { allocation_id: record.id });
-  await client.query(
-    `INSERT INTO compute.allocation_transitions (id, allocation_id, from_state, to_state, reason, correlation_id)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [uuidv7(), record.id, record.state, to, keepReason ? record.stateReason : options.reason, options.correlationId ?? null],
-  );
   return toRecord(moved);
 }
