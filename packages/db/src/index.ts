@@ -7,3 +7,4 @@ export * from './transaction.js';
 export * from './readiness.js';
 export * from './database-url.js';
 export * from './uuid.js';
+export * from './prepared.js';

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { Forbidden, NotFound, Unauthenticated } from '@gpuaas/errors';
 import type { SubgraphContext } from '@gpuaas/service-kit';
+import { prepared } from '@gpuaas/db';
 
 /** The signed-in caller as the gateway verified it (token, revocation marks); compute trusts that assertion. */
 export interface Actor {
@@ -26,7 +27,7 @@ const MANAGING_ROLES: readonly ProjectRole[] = ['owner', 'admin', 'member'];
 
 /** The caller's role in the project through access's read function; not a member answers like a missing project. */
 export async function projectRoleOf(db: pg.Pool | pg.PoolClient, projectId: string, userId: string): Promise<ProjectRole | null> {
-  const { rows } = await db.query<{ role: ProjectRole | null }>('SELECT access.project_role_of($1, $2) AS role', [projectId, userId]);
+  const { rows } = await db.query<{ role: ProjectRole | null }>(prepared('SELECT access.project_role_of($1, $2) AS role', [projectId, userId]));
   return rows[0]?.role ?? null;
 }
 

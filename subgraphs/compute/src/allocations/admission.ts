@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { AppError } from '@gpuaas/errors';
+import { prepared } from '@gpuaas/db';
 
 export interface AdmissionPrice {
   readonly hourlyAmountMinor: bigint | string | number;
@@ -18,11 +19,11 @@ export async function enforceAdmission(client: pg.PoolClient, userId: string, pr
   // 0 turns the check off: a cloud run without prepaid billing (or a test that is not about money).
   if (minRunwaySeconds <= 0) return;
   const hourly = BigInt(price.hourlyAmountMinor) + pendingHourly;
-  await client.query(`SELECT set_config('gpuaas.min_runway_for_new_allocation_seconds', $1, true)`, [String(minRunwaySeconds)]);
+  await client.query(prepared(`SELECT set_config('gpuaas.min_runway_for_new_allocation_seconds', $1, true)`, [String(minRunwaySeconds)]));
   const { rows } = await client.query<{ allowed: boolean; runway_seconds: string | null; balance_minor: string }>(
-    'SELECT allowed, runway_seconds::text, balance_minor::text FROM billing.admission_of($1, $2, $3)',
+    prepared('SELECT allowed, runway_seconds::text, balance_minor::text FROM billing.admission_of($1, $2, $3)',
     [userId, hourly.toString(), price.currency],
-  );
+  ));
   const admission = rows[0];
   if (!admission || admission.allowed) return;
   throw new AppError('insufficient_balance', 'The balance does not cover this allocation for the minimum runway; top up first', {

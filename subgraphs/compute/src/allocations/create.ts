@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { AppError, Validation } from '@gpuaas/errors';
-import { uuidv7, withTransaction } from '@gpuaas/db';
+import { prepared, uuidv7, withTransaction } from '@gpuaas/db';
 import { subjects } from '@gpuaas/events';
 import type { ComputeDeps } from '../deps.js';
 import { enforceAdmission, type AdmissionPrice } from './admission.js';
@@ -118,7 +118,7 @@ interface VettedRow {
  * judged in the order a caller should hear about it: project role, region, profile, price, OS image, SSH keys.
  */
 async function vetRequest(client: pg.PoolClient, actor: Actor, command: CreateAllocationCommand): Promise<Priced> {
-  const { rows } = await client.query<VettedRow>(
+  const { rows } = await client.query<VettedRow>(prepared(
     `SELECT access.project_role_of($1, $2) AS role,
             r.id AS region_id, r.status AS region_status,
             p.id AS profile_id, p.sellable,
@@ -138,7 +138,7 @@ async function vetRequest(client: pg.PoolClient, actor: Actor, command: CreateAl
           ORDER BY effective_from DESC LIMIT 1
        ) price ON true`,
     [command.projectId, actor.userId, command.region, command.profileId ?? null, command.gpuModel ?? null, command.osImageId, command.sshKeyIds, command.profileName ?? null],
-  );
+  ));
   const row = rows[0]!;
   requireManagingRoleOf(row.role);
   if (row.region_id === null) throw Validation([{ field: 'body.region', message: 'is not a region of the catalog' }]);
@@ -161,14 +161,14 @@ async function vetRequest(client: pg.PoolClient, actor: Actor, command: CreateAl
  * spend the same runway: the live count and the admission check run under a per-user advisory lock.
  */
 async function enforceLiveLimit(client: pg.PoolClient, userId: string, limit: number, price: AdmissionPrice, minRunwaySeconds: number): Promise<void> {
-  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('compute.allocation-quota:' || $1, 0))`, [userId]);
-  const { rows } = await client.query<{ live: number; pending_hourly: string }>(
+  await client.query(prepared(`SELECT pg_advisory_xact_lock(hashtextextended('compute.allocation-quota:' || $1, 0))`, [userId]));
+  const { rows } = await client.query<{ live: number; pending_hourly: string }>(prepared(
     `SELECT count(*)::int AS live,
             COALESCE(sum(hourly_amount_minor) FILTER (WHERE currency = $2 AND state IN ('requested', 'provisioning')), 0)::text AS pending_hourly
        FROM compute.allocations
       WHERE user_id = $1 AND state IN ('requested', 'provisioning', 'active', 'releasing')`,
     [userId, price.currency],
-  );
+  ));
   if ((rows[0]?.live ?? 0) >= limit) throw new AppError('quota_exceeded', 'Live allocation limit reached', { limit });
   await enforceAdmission(client, userId, price, BigInt(rows[0]?.pending_hourly ?? '0'), minRunwaySeconds);
 }
@@ -186,7 +186,7 @@ async function placeAndInsert(client: pg.PoolClient, actor: Actor, command: Crea
     if (!slot) break;
     // A slot booked by a transaction that committed after our snapshot trips allocations_slot_live_key: DO NOTHING
     // (no savepoint round trips) answers no row, and the loop picks again from a newer snapshot.
-    const { rows } = await client.query<RecordRow>(
+    const { rows } = await client.query<RecordRow>(prepared(
       `WITH inserted AS (
          INSERT INTO compute.allocations
            (id, project_id, user_id, name, profile_id, region_id, os_image_id, ssh_key_ids, node_id, slot_id, state,
@@ -203,7 +203,7 @@ async function placeAndInsert(client: pg.PoolClient, actor: Actor, command: Crea
         id, command.projectId, actor.userId, command.name ?? null, priced.profileId, priced.regionId, command.osImageId,
         command.sshKeyIds, slot.nodeId, slot.slotId, priced.price.hourlyAmountMinor, priced.price.currency, uuidv7(), actor.correlationId,
       ],
-    );
+    ));
     if (!rows[0]) continue;
     await emitAllocationEvent(client, subjects.provisioningRequested, allocationEvents.requested(toRecord(rows[0])), actor.correlationId);
     return id;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { prepared } from '@gpuaas/db';
 
 export interface PlacedSlot {
   readonly slotId: string;
@@ -12,7 +13,7 @@ export interface PlacedSlot {
  * hits allocations_slot_live_key and the caller picks again (see createAllocation).
  */
 export async function pickFreeSlot(client: pg.PoolClient, profileId: string, regionId: string): Promise<PlacedSlot | undefined> {
-  const { rows } = await client.query<{ slot_id: string; node_id: string }>(
+  const { rows } = await client.query<{ slot_id: string; node_id: string }>(prepared(
     `SELECT s.id AS slot_id, s.node_id
        FROM compute.slots s
        JOIN compute.nodes n ON n.id = s.node_id
@@ -24,7 +25,7 @@ export async function pickFreeSlot(client: pg.PoolClient, profileId: string, reg
       LIMIT 1
       FOR UPDATE OF s SKIP LOCKED`,
     [profileId, regionId],
-  );
+  ));
   const row = rows[0];
   return row ? { slotId: row.slot_id, nodeId: row.node_id } : undefined;
 }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { withTransaction } from '@gpuaas/db';
+import { prepared, withTransaction } from '@gpuaas/db';
 import { processOnce, subjects, type EventEnvelope } from '@gpuaas/events';
 import type { Logger } from '@gpuaas/telemetry';
 import { queueNodeTask, wakeNode, type WakeDeps } from '../nodes/tasks.js';
@@ -116,12 +116,12 @@ interface SlotRow {
 }
 
 async function slotOf(client: pg.PoolClient, slotId: string) {
-  const { rows } = await client.query<SlotRow>(
+  const { rows } = await client.query<SlotRow>(prepared(
     `SELECT s.id AS slot_id, ng.gpu_uuid, s.gpu_instance_id, s.compute_instance_id, s.mig_uuid, p.name AS profile
        FROM compute.slots s JOIN compute.node_gpus ng ON ng.id = s.node_gpu_id JOIN compute.slice_profiles p ON p.id = s.profile_id
       WHERE s.id = $1`,
     [slotId],
-  );
+  ));
   const row = rows[0]!;
   return {
     slot_id: row.slot_id,
@@ -145,7 +145,7 @@ interface PayloadRow extends SlotRow {
  * and the keys' ids for the agent's logs. One statement: slot, image (platform's read function) and keys (access's).
  */
 async function provisionPayload(client: pg.PoolClient, record: AllocationRecord) {
-  const { rows } = await client.query<PayloadRow>(
+  const { rows } = await client.query<PayloadRow>(prepared(
     `SELECT s.id AS slot_id, ng.gpu_uuid, s.gpu_instance_id, s.compute_instance_id, s.mig_uuid, p.name AS profile,
             img.name AS image_name, img.version AS image_version,
             CASE WHEN cardinality($4::uuid[]) = 0 THEN '[]'::json
@@ -155,7 +155,7 @@ async function provisionPayload(client: pg.PoolClient, record: AllocationRecord)
        LEFT JOIN LATERAL platform.os_image_of($2) img ON true
       WHERE s.id = $1`,
     [record.slotId, record.osImageId, record.userId, record.sshKeyIds],
-  );
+  ));
   const row = rows[0]!;
   const slot = {
     slot_id: row.slot_id,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { prepared } from '@gpuaas/db';
 import type { AllocationRecord, AllocationStateName, AllocationView } from './model.js';
 import type { PageRequest } from './pagination.js';
 import { RECORD_COLUMNS, toRecord, toView, VIEW_SELECT, type RecordRow, type ViewRow } from './records.js';
@@ -6,16 +7,16 @@ import { RECORD_COLUMNS, toRecord, toView, VIEW_SELECT, type RecordRow, type Vie
 type Db = pg.Pool | pg.PoolClient;
 
 export async function findAllocationView(db: Db, id: string): Promise<AllocationView | undefined> {
-  const { rows } = await db.query<ViewRow>(`${VIEW_SELECT} WHERE a.id = $1`, [id]);
+  const { rows } = await db.query<ViewRow>(prepared(`${VIEW_SELECT} WHERE a.id = $1`, [id]));
   return rows[0] ? toView(rows[0]) : undefined;
 }
 
 /** Locks the allocation row for the rest of the caller's transaction, so lifecycle changes of one allocation queue up. */
 export async function lockAllocation(client: pg.PoolClient, id: string): Promise<AllocationRecord | undefined> {
-  const { rows } = await client.query<RecordRow>(
+  const { rows } = await client.query<RecordRow>(prepared(
     `SELECT ${RECORD_COLUMNS} FROM compute.allocations a JOIN compute.regions r ON r.id = a.region_id WHERE a.id = $1 FOR UPDATE OF a`,
     [id],
-  );
+  ));
   return rows[0] ? toRecord(rows[0]) : undefined;
 }
 

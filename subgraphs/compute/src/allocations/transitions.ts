@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { AppError } from '@gpuaas/errors';
-import { uuidv7 } from '@gpuaas/db';
+import { prepared, uuidv7 } from '@gpuaas/db';
 import type { AllocationRecord, AllocationStateName } from './model.js';
 import { RECORD_COLUMNS, toRecord, type RecordRow } from './records.js';
 
@@ -35,7 +35,7 @@ export async function moveAllocation(
   const keepReason = options.reason === undefined;
   // One statement (a data-modifying CTE) rather than two round trips: the transition row is written only when the
   // compare-and-set matched, in the same snapshot.
-  const { rows } = await client.query<RecordRow>(
+  const { rows } = await client.query<RecordRow>(prepared(
     `WITH moved AS (
        UPDATE compute.allocations a
           SET state = $2, state_reason = CASE WHEN $4 THEN a.state_reason ELSE $3 END, version = a.version + 1,
@@ -59,7 +59,7 @@ export async function moveAllocation(
       keepReason ? record.stateReason : options.reason,
       options.correlationId ?? null,
     ],
-  );
+  ));
   const moved = rows[0];
   // The caller holds the row lock, so a version mismatch means it worked on a stale copy: a bug, not a race.
   if (!moved) throw new AppError('conflict', 'The allocation changed while it was being updated', { allocation_id: record.id });

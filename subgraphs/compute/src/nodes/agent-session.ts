@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { recordAudit, withTransaction } from '@gpuaas/db';
+import { prepared, recordAudit, withTransaction } from '@gpuaas/db';
 import { AppError, NotFound, Unauthenticated } from '@gpuaas/errors';
 import type { ComputeDeps } from '../deps.js';
 import type { Db } from './db.js';
@@ -86,10 +86,10 @@ export async function registerNode(deps: ComputeDeps, bootstrapToken: string, in
 /** The node a bearer credential belongs to; a revoked credential or a retired node is unauthenticated. */
 export async function authenticateNode(db: Db, credential: string | undefined): Promise<string> {
   if (!credential || !isNodeCredentialShape(credential)) throw Unauthenticated('A node credential is required');
-  const { rows } = await db.query<{ id: string }>(
+  const { rows } = await db.query<{ id: string }>(prepared(
     `SELECT id FROM compute.nodes WHERE credential_hash = $1 AND credential_revoked_at IS NULL AND state <> 'retired'`,
     [sha256Hex(credential)],
-  );
+  ));
   if (!rows[0]) throw Unauthenticated('Unknown or revoked node credential');
   return rows[0].id;
 }

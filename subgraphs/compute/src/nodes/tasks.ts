@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { AppError, Conflict, NotFound } from '@gpuaas/errors';
 import { subjectFor, type NatsConnection } from '@gpuaas/events';
-import { uuidv7 } from '@gpuaas/db';
+import { prepared, uuidv7 } from '@gpuaas/db';
 import type { Db } from './db.js';
 
 /** Kinds as stored (node_tasks_kind_check); the contract calls `discover_topology` `discover_slice_topology`. */
@@ -85,12 +85,12 @@ export interface QueueNodeTaskInput {
  */
 export async function queueNodeTask(client: pg.PoolClient, input: QueueNodeTaskInput): Promise<{ id: string; created: boolean }> {
   const id = uuidv7();
-  const inserted = await client.query<{ id: string }>(
+  const inserted = await client.query<{ id: string }>(prepared(
     `INSERT INTO compute.node_tasks (id, node_id, kind, allocation_id, payload) VALUES ($1, $2, $3, $4, $5::jsonb)
      ON CONFLICT (allocation_id, kind) WHERE allocation_id IS NOT NULL AND state IN ('queued', 'leased') DO NOTHING
      RETURNING id`,
     [id, input.nodeId, input.kind, input.allocationId ?? null, JSON.stringify(input.payload ?? {})],
-  );
+  ));
   if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true };
   const open = await client.query<{ id: string }>(
     `SELECT id FROM compute.node_tasks WHERE allocation_id = $1 AND kind = $2 AND state IN ('queued', 'leased')`,
@@ -134,7 +134,7 @@ export function wakeNode(deps: WakeDeps, nodeId: string): void {
  * allocation's tasks run in order. SKIP LOCKED lets concurrent polls of one node take different tasks.
  */
 export async function claimNodeTask(db: Db, nodeId: string, leaseSeconds: number): Promise<NodeTask | undefined> {
-  const { rows } = await db.query<NodeTaskRow>(
+  const { rows } = await db.query<NodeTaskRow>(prepared(
     `WITH next AS (
        SELECT t.id FROM compute.node_tasks t
        WHERE t.node_id = $1
@@ -152,7 +152,7 @@ export async function claimNodeTask(db: Db, nodeId: string, leaseSeconds: number
      FROM next WHERE t.id = next.id
      RETURNING ${TASK_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ')}`,
     [nodeId, leaseSeconds],
-  );
+  ));
   return rows[0] ? toTask(rows[0]) : undefined;
 }
 
@@ -172,10 +172,10 @@ export type TaskResultDecision =
  * Another node's task answers exactly like a missing one; an older fencing token is a stale lease.
  */
 export async function lockTaskForResult(client: pg.PoolClient, nodeId: string, taskId: string, input: TaskResultInput): Promise<TaskResultDecision> {
-  const { rows } = await client.query<NodeTaskRow>(
+  const { rows } = await client.query<NodeTaskRow>(prepared(
     `SELECT ${TASK_COLUMNS} FROM compute.node_tasks WHERE id = $1 AND node_id = $2 FOR UPDATE`,
     [taskId, nodeId],
-  );
+  ));
   if (!rows[0]) throw NotFound('Task');
   const task = toTask(rows[0]);
   if (input.fencingToken < task.fencingToken) {
@@ -193,11 +193,11 @@ export async function lockTaskForResult(client: pg.PoolClient, nodeId: string, t
 }
 
 export async function completeTask(client: pg.PoolClient, taskId: string, input: TaskResultInput): Promise<NodeTask> {
-  const { rows } = await client.query<NodeTaskRow>(
+  const { rows } = await client.query<NodeTaskRow>(prepared(
     `UPDATE compute.node_tasks SET state = $2, result = $3::jsonb, error = $4::jsonb, completed_at = now(), updated_at = now()
      WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [taskId, input.outcome, input.result ? JSON.stringify(input.result) : null, input.error ? JSON.stringify(input.error) : null],
-  );
+  ));
   return toTask(rows[0]!);
 }
 
