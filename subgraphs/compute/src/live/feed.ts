@@ -70,8 +70,12 @@ export class LiveFeed {
     } catch {
       return;
     }
-    const allocationId = (envelope.payload as { allocation_id?: unknown } | null)?.allocation_id;
+    const payload = envelope.payload as { allocation_id?: unknown; project_id?: unknown } | null;
+    const allocationId = payload?.allocation_id;
     if (typeof allocationId !== 'string') return;
+    // Every allocation event names its project: nobody here watching this allocation or its project skips the read.
+    const projectId = payload?.project_id;
+    if (typeof projectId === 'string' && !this.allocations.has(allocationId) && !this.projects.has(projectId)) return;
     await runWithContext({ correlationId: envelope.correlation_id }, () => this.publishAllocation(allocationId));
   }
 
