@@ -28,6 +28,7 @@ const schema = z.object({
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   CONSUMER_MAX_DELIVER: z.coerce.number().int().min(1).max(100).default(5),
   CONSUMER_ACK_WAIT_MS: z.coerce.number().int().min(100).default(30_000),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
 });
 
 export interface WorkersConfig {
@@ -37,6 +38,11 @@ export interface WorkersConfig {
   /** Health/metrics port; 0 picks a free one. */
   readonly port: number;
   readonly databaseUrl: string;
+  /**
+   * Connections shared by every role of the process: the provisioning-worker alone handles up to 16 events at once,
+   * beside the relay, billing and notification consumers, so a handful would queue them behind one another.
+   */
+  readonly databasePoolSize: number;
   readonly natsUrl: string;
   /** Prefix of stream names and subjects; empty in production, unique per test run. */
   readonly natsNamespace: string;
@@ -60,6 +66,7 @@ export function loadWorkersConfig(env: Readonly<Record<string, string | undefine
     host: parsed.HOST,
     port: parsed.PORT,
     databaseUrl: parsed.DATABASE_URL,
+    databasePoolSize: parsed.DATABASE_POOL_SIZE,
     natsUrl: parsed.NATS_URL,
     natsNamespace: parsed.NATS_NAMESPACE,
     roles: parsed.WORKER_ROLES,

@@ -19,7 +19,7 @@ export interface Workers {
  */
 export async function createWorkers(config: WorkersConfig): Promise<Workers> {
   const logger = createLogger('workers', config.logLevel);
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 5 });
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolSize });
   // An idle client that loses its server must not crash the process; the next query reports the problem.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle postgres connection failed'));
   let nc: NatsConnection | undefined;

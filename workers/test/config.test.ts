@@ -10,6 +10,7 @@ describe('workers config', () => {
       host: '127.0.0.1',
       port: 4201,
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/gpuaas',
+      databasePoolSize: 20,
       natsUrl: 'nats://127.0.0.1:4222',
       natsNamespace: '',
       roles: [...workerRoles],
