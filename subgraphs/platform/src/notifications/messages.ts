@@ -75,12 +75,24 @@ export function formatMoney(money: unknown): string {
   const minor = typeof amountMinor === 'number' || typeof amountMinor === 'string' ? BigInt(amountMinor) : 0n;
   const code = typeof currency === 'string' && /^[A-Z]{3}$/.test(currency) ? currency : 'USD';
   try {
-    const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: code });
-    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+    const { format, digits } = currencyFormatOf(code);
     return format.format(Number(minor) / 10 ** digits);
   } catch {
     return `${(Number(minor) / 100).toFixed(2)} ${code}`;
   }
+}
+
+/** Building an Intl.NumberFormat costs far more than using one (it loads locale data): one per currency. */
+const currencyFormats = new Map<string, { format: Intl.NumberFormat; digits: number }>();
+
+function currencyFormatOf(code: string): { format: Intl.NumberFormat; digits: number } {
+  let entry = currencyFormats.get(code);
+  if (!entry) {
+    const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: code });
+    entry = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
+    currencyFormats.set(code, entry);
+  }
+  return entry;
 }
 
 function formatDuration(seconds: unknown): string {
