@@ -1,12 +1,14 @@
 /**
  * Benchmark: what the front doors add to one authenticated read. Measures, in one run on this machine,
- *   rest     GET /api/v1/me at the REST adapter (→ gateway → access subgraph)
- *   gateway  { me { id email displayName } } at the gateway (→ access subgraph)
+ *   rest     GET /api/v1/me at the REST adapter, in the gateway mode `npm start` runs (embedded: the gateway's
+ *            engine in the adapter's process → access subgraph; --rest-gateway-mode remote: → gateway → access)
+ *   gateway  the adapter's GetMe document at the gateway (→ access subgraph)
  *   subgraph the same query at the access subgraph directly, with a signed gateway identity
  * at a fixed request rate, interleaved in slices so drift (caches, CPU frequency) hits all three alike.
  * The services run as separate Node processes, as in production, over a fresh database and Redis prefix.
  *
  *   npx tsx bench/access-me.ts [--rate 200] [--duration 15] [--warmup 5] [--slices 5] [--out results.json]
+ *                              [--rest-gateway-mode embedded|remote] [--gateway-front on|off]
  *                              [--cpu-prof gateway|subgraphs|rest [--cpu-prof-dir .tmp/bench-profiles]]
  *
  * Exits 2 when a target does not answer correctly yet (e.g. `me` or the REST handler not implemented).
@@ -29,6 +31,10 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '5' },
     slices: { type: 'string', default: '5' },
     'node-env': { type: 'string', default: 'production' },
+    // The production default (and npm start's) is embedded; remote is for comparing with the HTTP hop.
+    'rest-gateway-mode': { type: 'string', default: 'embedded' },
+    // off: the gateway serves /graphql through Express only (its node:http front for JSON POSTs disabled).
+    'gateway-front': { type: 'string', default: 'on' },
     out: { type: 'string' },
     // Writes a V8 CPU profile of one service process (subgraphs, gateway or rest) into this folder.
     'cpu-prof': { type: 'string' },
@@ -39,6 +45,10 @@ const rate = Number(args.rate);
 const durationMs = Number(args.duration) * 1000;
 const warmupMs = Number(args.warmup) * 1000;
 const slices = Number(args.slices);
+const restGatewayMode = args['rest-gateway-mode'];
+if (restGatewayMode !== 'embedded' && restGatewayMode !== 'remote') throw new Error('--rest-gateway-mode is embedded or remote');
+const gatewayFront = args['gateway-front'];
+if (gatewayFront !== 'on' && gatewayFront !== 'off') throw new Error('--gateway-front is on or off');
 
 // The gateway and subgraph targets send the very document the adapter sends for GET /api/v1/me, so the
 // difference between targets is the adapter (or the gateway), not a different selection.
@@ -114,17 +124,20 @@ async function main(): Promise<number> {
     const subgraphs = await startServiceProcess('subgraphs', env, profiled('subgraphs'));
     processes.push(subgraphs);
     const graphqlOf = (name: string) => `${subgraphs.urls[name]}/graphql`;
-    const gateway = await startServiceProcess('gateway', {
+    const gatewayEnv = {
       ...env,
       ACCESS_URL: graphqlOf('access'),
       COMPUTE_URL: graphqlOf('compute'),
       BILLING_URL: graphqlOf('billing'),
       WORKLOADS_URL: graphqlOf('workloads'),
       PLATFORM_URL: graphqlOf('platform'),
-    }, profiled('gateway'));
+    };
+    const gateway = await startServiceProcess('gateway', { ...gatewayEnv, BENCH_GATEWAY_FRONT: gatewayFront }, profiled('gateway'));
     processes.push(gateway);
     const gatewayUrl = gateway.urls['gateway']!;
-    const rest = await startServiceProcess('rest', { ...env, GATEWAY_URL: `${gatewayUrl}/graphql` }, profiled('rest'));
+    // The adapter gets the gateway's environment, as a deployment running it embedded does; GATEWAY_URL is read in
+    // remote mode only.
+    const rest = await startServiceProcess('rest', { ...gatewayEnv, GATEWAY_MODE: restGatewayMode, GATEWAY_URL: `${gatewayUrl}/graphql` }, profiled('rest'));
     processes.push(rest);
 
     const user = await seedUser(gatewayUrl);
@@ -199,6 +212,8 @@ async function main(): Promise<number> {
       },
       node: process.version,
       nodeEnv: args['node-env'],
+      restGatewayMode,
+      gatewayFront,
       method: { ratePerSecond: rate, measuredSecondsPerTarget: durationMs / 1000, warmupSecondsPerTarget: warmupMs / 1000, slices },
       results,
       cpuMsPerRequest: Object.fromEntries(
@@ -220,7 +235,7 @@ async function main(): Promise<number> {
       [
         `${report.date} · ${report.machine.cpu} × ${report.machine.cores} · ${report.machine.memoryGib} GiB · ${report.machine.os} · Node ${report.node} · NODE_ENV=${report.nodeEnv}`,
         `load average (1/5/15 min) before ${loadBefore.join(' / ')}, after ${report.machine.loadAverageAfter.join(' / ')}`,
-        `${rate} req/s, ${durationMs / 1000} s per target in ${slices} interleaved slices, after ${warmupMs / 1000} s warm-up each`,
+        `${rate} req/s, ${durationMs / 1000} s per target in ${slices} interleaved slices, after ${warmupMs / 1000} s warm-up each; REST adapter GATEWAY_MODE=${restGatewayMode}, gateway front ${gatewayFront}`,
         '',
         '| target | requests | failed | req/s | p50 ms | p95 ms | p99 ms | loader max lag ms |',
         '|---|---|---|---|---|---|---|---|',

@@ -154,6 +154,8 @@ async function main(): Promise<number> {
       REDIS_KEY_PREFIX: redis.keyPrefix,
       NATS_URL,
       NATS_NAMESPACE: natsNamespace,
+      // Only /internal/v1 is measured: no gateway behind the adapter, so not its default embedded engine.
+      GATEWAY_MODE: 'remote',
     });
     const baseUrl = rest.urls['rest']!;
     await sleep(1000);

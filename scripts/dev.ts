@@ -123,7 +123,20 @@ async function main(): Promise<void> {
     }),
   );
   started.push(gateway);
-  const rest = await createRestAdapter(loadRestAdapterConfig({ ...envFor('REST', 4000), GATEWAY_URL: `${gateway.url}/graphql` }));
+  // The REST adapter runs the gateway's engine in its own process (GATEWAY_MODE=embedded, the production default),
+  // configured from the gateway's variables; GATEWAY_MODE=remote sends its GraphQL to the gateway above instead.
+  const rest = await createRestAdapter(
+    loadRestAdapterConfig({
+      ...envFor('REST', 4000),
+      GATEWAY_MODE: env['GATEWAY_MODE'] || 'embedded',
+      GATEWAY_URL: `${gateway.url}/graphql`,
+      ACCESS_URL: `${access!.url}/graphql`,
+      COMPUTE_URL: `${compute!.url}/graphql`,
+      BILLING_URL: `${billing!.url}/graphql`,
+      WORKLOADS_URL: `${workloads!.url}/graphql`,
+      PLATFORM_URL: `${platform!.url}/graphql`,
+    }),
+  );
   started.push(rest);
   const agentDir = join(dataDir, 'agent');
   const stateFile = join(agentDir, 'sim-node-1.json');

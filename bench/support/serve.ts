@@ -34,7 +34,8 @@ async function serve(): Promise<Record<string, string>> {
       return Object.fromEntries(Object.entries(services).map(([name, service]) => [name, service.url]));
     }
     case 'gateway': {
-      const gateway = await createGateway(configOrExit(() => loadGatewayConfig(env)));
+      // BENCH_GATEWAY_FRONT=off serves every /graphql request through Express, to measure the node:http front against it.
+      const gateway = await createGateway(configOrExit(() => loadGatewayConfig(env)), { graphqlFront: env['BENCH_GATEWAY_FRONT'] !== 'off' });
       started.push(gateway);
       return { gateway: gateway.url };
     }

@@ -10,7 +10,6 @@ import {
   type TokenRevocationStore,
 } from '@gpuaas/auth';
 import { sendGraphQLError } from '@gpuaas/service-kit';
-import type { Logger } from '@gpuaas/telemetry';
 import type { ClientIpResolver } from './client-ip.js';
 
 export interface CallerAuthenticatorOptions {
@@ -98,29 +97,26 @@ function verifiedTokenCache(options: CallerAuthenticatorOptions) {
 
 const IDENTITY_LOCAL = 'callerIdentity';
 
+/** Who is calling, or the catalog error that refuses the whole request (already logged). */
+export type CallerIdentifier = (request: CallerRequest) => Promise<GatewayIdentity | AppError>;
+
 /**
  * Express middleware in front of the gateway's `/graphql`: authenticates once per HTTP request and keeps the
  * identity for the GraphQL context; a refused credential answers the whole request with a GraphQL-shaped error.
  */
-export function authenticateCaller(authenticate: CallerAuthenticator, clientIp: ClientIpResolver, logger: Logger) {
+export function authenticateCaller(engine: { identify: CallerIdentifier; clientIp: ClientIpResolver }) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const correlationId = res.locals['correlationId'] as string;
-    try {
-      res.locals[IDENTITY_LOCAL] = await authenticate({
-        authorization: req.headers.authorization,
-        correlationId,
-        ip: clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']),
-      });
-    } catch (error) {
-      const refusal = error instanceof AppError ? error : new AppError('internal_error', 'An unexpected error occurred');
-      if (refusal.code === 'service_unavailable' || refusal.code === 'internal_error') {
-        logger.warn({ err: error, correlation_id: correlationId }, 'could not authenticate the caller');
-      } else {
-        logger.debug({ code: refusal.code, reason: refusal.details?.['reason'], correlation_id: correlationId }, 'credential refused');
-      }
-      sendGraphQLError(res, refusal, correlationId);
+    const identity = await engine.identify({
+      authorization: req.headers.authorization,
+      correlationId,
+      ip: engine.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']),
+    });
+    if (identity instanceof AppError) {
+      sendGraphQLError(res, identity, correlationId);
       return;
     }
+    res.locals[IDENTITY_LOCAL] = identity;
     next();
   };
 }

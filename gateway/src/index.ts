@@ -7,3 +7,13 @@ export { createClientIpResolver, normalizeAddress, parseTrustedProxies, type Cli
 export { createCallerAuthenticator, type CallerAuthenticator } from './caller-identity.js';
 export { SubgraphDataSource, type GatewayContext } from './subgraph-data-source.js';
 export { loadSupergraphSdl, subgraphNames, supergraphPath, type SubgraphName } from './supergraph.js';
+export {
+  createGatewayEngine,
+  refusalBody,
+  type GatewayAnswer,
+  type GatewayCaller,
+  type GatewayEngine,
+  type GatewayEngineDeps,
+  type GatewayOperation,
+  type GatewayResultBody,
+} from './engine.js';

@@ -23,7 +23,7 @@ export interface GraphqlRequest {
 export interface GatewayClient {
   /** Resolves with `data` when the gateway answered without errors; otherwise throws the catalog AppError. */
   execute<TData = Record<string, unknown>>(request: GraphqlRequest, forwarded: ForwardedRequest): Promise<TData>;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 export interface GatewayClientOptions {
@@ -33,12 +33,12 @@ export interface GatewayClientOptions {
   readonly logger: Logger;
 }
 
-interface GraphqlError {
+export interface GraphqlError {
   readonly message?: unknown;
   readonly extensions?: { readonly code?: unknown; readonly details?: unknown };
 }
 
-interface GraphqlResponse {
+export interface GraphqlResponse {
   readonly data?: Record<string, unknown> | null;
   readonly errors?: readonly GraphqlError[];
 }
@@ -138,13 +138,21 @@ function resultOf<TData>(answer: { status: number; text: string }, operation: st
     logger.error({ status: answer.status, correlation_id: correlationId, operation }, 'gateway answered something that is not JSON');
     throw internalError();
   }
-  const [first] = parsed.errors ?? [];
+  return dataOf<TData>(answer.status, parsed, operation, correlationId, logger);
+}
+
+/**
+ * The gateway's answer (status and GraphQL body) → its `data`, or the AppError of its first error. Shared by the
+ * remote and embedded clients so both map errors identically.
+ */
+export function dataOf<TData>(status: number, body: GraphqlResponse, operation: string, correlationId: string, logger: Logger): TData {
+  const [first] = body.errors ?? [];
   if (first) throw toAppError(first, operation, correlationId, logger);
-  if (answer.status !== 200 || typeof parsed.data !== 'object' || parsed.data === null) {
-    logger.error({ status: answer.status, correlation_id: correlationId, operation }, 'gateway answered without data or errors');
+  if (status !== 200 || typeof body.data !== 'object' || body.data === null) {
+    logger.error({ status, correlation_id: correlationId, operation }, 'gateway answered without data or errors');
     throw internalError();
   }
-  return parsed.data as TData;
+  return body.data as TData;
 }
 
 /** Catalog codes pass through with message and details; unknown ones are logged here and never reach the client. */

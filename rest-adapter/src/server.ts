@@ -1,11 +1,13 @@
 import { Redis } from 'ioredis';
+import { createGatewayEngine } from '@gpuaas/gateway';
 import { createIdempotencyStore } from '@gpuaas/idempotency';
 import { createHttpService, type HttpService } from '@gpuaas/service-kit';
 import { createLogger, type Logger } from '@gpuaas/telemetry';
 import type { RestAdapterConfig } from './config.js';
 import { loadContract, type Contract } from './contract/load-contract.js';
 import { buildOpenApiBackend, precompileRequestValidators } from './contract/openapi-backend.js';
-import { createGatewayClient } from './gateway-client.js';
+import { createEmbeddedGatewayClient } from './embedded-gateway-client.js';
+import { createGatewayClient, type GatewayClient } from './gateway-client.js';
 import { assertDocumentsMatchSchema } from './graphql/validate-documents.js';
 import { apiBodyParser } from './http/body-parsers.js';
 import { createApiDispatch } from './http/dispatch.js';
@@ -33,7 +35,7 @@ export interface RestAdapter extends HttpService {
 /**
  * Starts the REST adapter: every /api and /internal request is routed and validated against the contract
  * (doc/api/openapi.yaml, read once here), then answered by its registered handler or 501 not_implemented.
- * Handlers reach the domains through the GraphQL gateway; mutations with X-Idempotency-Key are deduplicated in
+ * Handlers reach the domains through the GraphQL gateway (its engine in this process, or over HTTP); mutations with X-Idempotency-Key are deduplicated in
  * Redis. All request validators are compiled, and every GraphQL document checked against the supergraph,
  * before the port opens.
  */
@@ -53,12 +55,19 @@ export async function createRestAdapter(config: RestAdapterConfig, deps: RestAda
     retentionSeconds: config.idempotencyRetentionSeconds,
     onStoreError: (error) => logger.warn({ err: error }, 'could not record an idempotent response'),
   });
-  const gateway = createGatewayClient({ url: config.gatewayUrl, timeoutMs: config.gatewayTimeoutMs, logger });
+  let gateway: GatewayClient;
+  try {
+    gateway = await connectGateway(config, logger);
+  } catch (error) {
+    await idempotency.close();
+    if (!deps.redis) redis.disconnect();
+    throw error;
+  }
   // The node-agent API maps onto the compute domain directly; it needs the database and NATS, so only when configured.
   let internalApi: InternalApi | undefined;
   const release = async () => {
     await internalApi?.close();
-    gateway.close();
+    await gateway.close();
     await idempotency.close();
     if (!deps.redis) redis.disconnect();
   };
@@ -104,4 +113,13 @@ export async function createRestAdapter(config: RestAdapterConfig, deps: RestAda
     await release();
     throw error;
   }
+}
+
+/** Embedded: the gateway's engine runs here, so a REST request costs no second HTTP hop. Remote: HTTP to GATEWAY_URL. */
+async function connectGateway(config: RestAdapterConfig, logger: Logger): Promise<GatewayClient> {
+  if (config.gatewayMode === 'remote') return createGatewayClient({ url: config.gatewayUrl, timeoutMs: config.gatewayTimeoutMs, logger });
+  // ci-allow canonical_error_guard: start-up configuration error, before any request
+  if (!config.gateway) throw new Error('GATEWAY_MODE=embedded needs the gateway settings (config.gateway)');
+  const engine = await createGatewayEngine(config.gateway, { logger });
+  return createEmbeddedGatewayClient({ engine, timeoutMs: config.gatewayTimeoutMs, logger });
 }

@@ -31,6 +31,7 @@ describe('configuration', () => {
     expect(defaultRestAdapterConfig()).toMatchObject({
       host: '127.0.0.1',
       port: 4000,
+      gatewayMode: 'embedded',
       gatewayUrl: 'http://127.0.0.1:4001/graphql',
       bodyLimit: '1mb',
       logLevel: 'info',
@@ -64,5 +65,52 @@ describe('configuration', () => {
     }
 
     expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['BODY_LIMIT', 'GATEWAY_URL', 'PORT']);
+  });
+});
+
+describe('gateway mode', () => {
+  it('embeds the gateway by default, configured by the gateway loader from the same environment', () => {
+    const config = loadRestAdapterConfig({
+      PORT: '4000',
+      REDIS_KEY_PREFIX: 'staging:',
+      ACCESS_URL: 'http://access.internal:4101/graphql',
+      GRAPHQL_MAX_DEPTH: '8',
+      GATEWAY_IDENTITY_SECRET: 'a-shared-identity-secret-of-at-least-32-bytes',
+    });
+
+    expect(config.gatewayMode).toBe('embedded');
+    expect(config.gateway).toMatchObject({
+      subgraphUrls: { access: 'http://access.internal:4101/graphql', compute: 'http://127.0.0.1:4102/graphql' },
+      accessJwksUrl: 'http://access.internal:4101/.well-known/jwks.json',
+      redisKeyPrefix: 'staging:',
+      maxQueryDepth: 8,
+      identitySecret: 'a-shared-identity-secret-of-at-least-32-bytes',
+    });
+  });
+
+  it('calls the gateway over HTTP when only GATEWAY_URL is given, or when GATEWAY_MODE says remote', () => {
+    expect(loadRestAdapterConfig({ GATEWAY_URL: 'http://gateway.internal:4001/graphql' })).toMatchObject({ gatewayMode: 'remote', gatewayUrl: 'http://gateway.internal:4001/graphql', gateway: undefined });
+    expect(loadRestAdapterConfig({ GATEWAY_MODE: 'remote' })).toMatchObject({ gatewayMode: 'remote', gatewayUrl: 'http://127.0.0.1:4001/graphql' });
+    expect(loadRestAdapterConfig({ GATEWAY_MODE: 'embedded', GATEWAY_URL: 'http://gateway.internal:4001/graphql' }).gatewayMode).toBe('embedded');
+    expect(defaultRestAdapterConfig({ gatewayUrl: 'http://127.0.0.1:9/graphql' }).gatewayMode).toBe('remote');
+  });
+
+  it('reports the embedded gateway\'s problems together with its own, once each', () => {
+    const problemsOf = (env: Record<string, string>): string[] => {
+      try {
+        loadRestAdapterConfig(env);
+      } catch (error) {
+        return (error as ConfigError).problems.map((problem) => problem.split(':')[0]!).sort();
+      }
+      return [];
+    };
+
+    expect(problemsOf({ BODY_LIMIT: 'huge', GRAPHQL_MAX_DEPTH: '0', LOG_LEVEL: 'loud' })).toEqual(['BODY_LIMIT', 'GRAPHQL_MAX_DEPTH', 'LOG_LEVEL']);
+    expect(problemsOf({ NODE_ENV: 'production', BODY_LIMIT: 'huge' })).toEqual(['BODY_LIMIT', 'GATEWAY_IDENTITY_SECRET']);
+    expect(problemsOf({ NODE_ENV: 'production', GATEWAY_URL: 'http://gateway.internal:4001/graphql' })).toEqual([]);
+  });
+
+  it('refuses an unknown GATEWAY_MODE', () => {
+    expect(() => loadRestAdapterConfig({ GATEWAY_MODE: 'sideways' })).toThrow(/GATEWAY_MODE/);
   });
 });

@@ -91,21 +91,19 @@ export async function startComputeStack(options: ComputeStackOptions = {}): Prom
     const billing = await track(createBillingSubgraph(loadBillingConfig(env)));
     const workloads = await track(createWorkloadsSubgraph(loadWorkloadsConfig(env)));
     const platform = await track(createPlatformSubgraph(loadPlatformConfig(env)));
-    const gateway = await track(
-      createGateway(
-        loadGatewayConfig({
-          ...env,
-          ACCESS_URL: `${access.url}/graphql`,
-          COMPUTE_URL: `${compute.url}/graphql`,
-          BILLING_URL: `${billing.url}/graphql`,
-          WORKLOADS_URL: `${workloads.url}/graphql`,
-          PLATFORM_URL: `${platform.url}/graphql`,
-        }),
-      ),
-    );
+    // The REST adapter embeds the gateway's engine on these same settings, as production runs it.
+    const gatewayConfig = loadGatewayConfig({
+      ...env,
+      ACCESS_URL: `${access.url}/graphql`,
+      COMPUTE_URL: `${compute.url}/graphql`,
+      BILLING_URL: `${billing.url}/graphql`,
+      WORKLOADS_URL: `${workloads.url}/graphql`,
+      PLATFORM_URL: `${platform.url}/graphql`,
+    });
+    const gateway = await track(createGateway(gatewayConfig));
     const rest = await track(
       createRestAdapter(
-        defaultRestAdapterConfig({ port: 0, logLevel: 'silent', nodeEnv: 'test', gatewayUrl: `${gateway.url}/graphql`, redisUrl: redis.url, redisKeyPrefix: redis.keyPrefix }),
+        defaultRestAdapterConfig({ port: 0, logLevel: 'silent', nodeEnv: 'test', gatewayMode: 'embedded', gateway: gatewayConfig, redisUrl: redis.url, redisKeyPrefix: redis.keyPrefix }),
         { logger: createLogger('rest-adapter-e2e', 'silent') },
       ),
     );

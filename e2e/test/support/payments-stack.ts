@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { createGateway, loadGatewayConfig } from '@gpuaas/gateway';
+import { loadGatewayConfig } from '@gpuaas/gateway';
 import { connectNats, deleteStreams, jetstreamManager } from '@gpuaas/events';
 import { createRestAdapter, defaultRestAdapterConfig } from '@gpuaas/rest-adapter';
 import type { HttpService } from '@gpuaas/service-kit';
@@ -75,18 +75,15 @@ export async function startPaymentsStack(): Promise<PaymentsStack> {
     );
     const workloads = await track<HttpService>(createWorkloadsSubgraph(loadWorkloadsConfig(env)));
     const platform = await track<HttpService>(createPlatformSubgraph(loadPlatformConfig(env)));
-    const gateway = await track<HttpService>(
-      createGateway(
-        loadGatewayConfig({
-          ...env,
-          ACCESS_URL: `${access.url}/graphql`,
-          COMPUTE_URL: `${compute.url}/graphql`,
-          BILLING_URL: `${billing.url}/graphql`,
-          WORKLOADS_URL: `${workloads.url}/graphql`,
-          PLATFORM_URL: `${platform.url}/graphql`,
-        }),
-      ),
-    );
+    // Payments are driven through REST only: the adapter's embedded gateway engine is the only gateway here.
+    const gatewayConfig = loadGatewayConfig({
+      ...env,
+      ACCESS_URL: `${access.url}/graphql`,
+      COMPUTE_URL: `${compute.url}/graphql`,
+      BILLING_URL: `${billing.url}/graphql`,
+      WORKLOADS_URL: `${workloads.url}/graphql`,
+      PLATFORM_URL: `${platform.url}/graphql`,
+    });
     await track(
       createWorkers(loadWorkersConfig({ ...env, WORKER_ROLES: 'outbox-relay,webhook-worker,billing-worker', OUTBOX_POLL_INTERVAL_MS: '50' })),
     );
@@ -96,7 +93,8 @@ export async function startPaymentsStack(): Promise<PaymentsStack> {
           port: 0,
           logLevel: 'silent',
           nodeEnv: 'test',
-          gatewayUrl: `${gateway.url}/graphql`,
+          gatewayMode: 'embedded',
+          gateway: gatewayConfig,
           redisUrl: redis.url,
           redisKeyPrefix: redis.keyPrefix,
           databaseUrl: database.url,

@@ -1,3 +1,4 @@
+import { loadGatewayConfig, type GatewayConfig } from '@gpuaas/gateway';
 import { createTestRedis } from '@gpuaas/testkit';
 import { createLogger } from '@gpuaas/telemetry';
 import { defaultRestAdapterConfig, type RestAdapterConfig } from '../../src/config.js';
@@ -18,16 +19,41 @@ export interface TestAdapter {
   close(): Promise<void>;
 }
 
+/** Nothing listens on port 9 (discard) here. */
+const DEAD_END = 'http://127.0.0.1:9';
+
+/** Gateway settings for an embedded engine whose subgraphs and JWKS are all at a port nothing listens on. */
+export function deadEndGatewayConfig(redisKeyPrefix: string): GatewayConfig {
+  const graphql = `${DEAD_END}/graphql`;
+  return loadGatewayConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    REDIS_KEY_PREFIX: redisKeyPrefix,
+    ACCESS_URL: graphql,
+    COMPUTE_URL: graphql,
+    BILLING_URL: graphql,
+    WORKLOADS_URL: graphql,
+    PLATFORM_URL: graphql,
+  });
+}
+
 /**
- * An adapter on a free port with a silent logger and its own Redis key prefix (removed on close). Without a
- * `gatewayUrl` it points at a port nothing listens on, so a handler reaching the gateway answers 503.
+ * An adapter on a free port with a silent logger and its own Redis key prefix (removed on close). By default it
+ * runs the gateway's engine embedded, as production does, with every subgraph at a port nothing listens on, so a
+ * handler reaching the gateway answers 503. With a `gatewayUrl` (a stub gateway) it runs in remote mode.
  */
 export async function startTestAdapter(options: { registry?: OperationRegistry; config?: Partial<RestAdapterConfig> } = {}): Promise<TestAdapter> {
   const redis = await createTestRedis();
   let adapter: RestAdapter;
   try {
     adapter = await createRestAdapter(
-      defaultRestAdapterConfig({ port: 0, logLevel: 'silent', gatewayUrl: 'http://127.0.0.1:9/graphql', redisKeyPrefix: redis.keyPrefix, ...options.config }),
+      defaultRestAdapterConfig({
+        port: 0,
+        logLevel: 'silent',
+        redisKeyPrefix: redis.keyPrefix,
+        ...(options.config?.gatewayUrl === undefined ? { gatewayMode: 'embedded' as const, gateway: deadEndGatewayConfig(redis.keyPrefix) } : {}),
+        ...options.config,
+      }),
       { logger: createLogger('rest-adapter-test', 'silent'), ...(options.registry ? { registry: options.registry } : {}) },
     );
   } catch (error) {
