@@ -144,19 +144,16 @@ export async function startPlatformStack(options: PlatformStackOptions = {}): Pr
     const billing = await track(createBillingSubgraph(loadBillingConfig(env)));
     const workloads = await track(createWorkloadsSubgraph(loadWorkloadsConfig(env)));
     const platform = await track(createPlatformSubgraph(loadPlatformConfig(env)));
-    const gateway = await track(
-      createGateway(
-        loadGatewayConfig({
-          ...env,
-          ACCESS_URL: `${access.url}/graphql`,
-          COMPUTE_URL: `${compute.url}/graphql`,
-          BILLING_URL: `${billing.url}/graphql`,
-          WORKLOADS_URL: `${workloads.url}/graphql`,
-          PLATFORM_URL: `${platform.url}/graphql`,
-        }),
-      ),
-    );
-    const rest = await track(createRestAdapter(loadRestAdapterConfig({ ...env, PORT: String(restPort), GATEWAY_URL: `${gateway.url}/graphql` })));
+    const subgraphUrls = {
+      ACCESS_URL: `${access.url}/graphql`,
+      COMPUTE_URL: `${compute.url}/graphql`,
+      BILLING_URL: `${billing.url}/graphql`,
+      WORKLOADS_URL: `${workloads.url}/graphql`,
+      PLATFORM_URL: `${platform.url}/graphql`,
+    };
+    const gateway = await track(createGateway(loadGatewayConfig({ ...env, ...subgraphUrls })));
+    // The REST adapter runs the gateway's engine in process on the same settings, as `npm start` does.
+    const rest = await track(createRestAdapter(loadRestAdapterConfig({ ...env, ...subgraphUrls, PORT: String(restPort), GATEWAY_MODE: 'embedded' })));
 
     const operator = await newOperator(rest.url, db);
     const hostname = `sim-e2e-${randomUUID().slice(0, 8)}`;
