@@ -44,8 +44,9 @@ export async function runFixedRate(target: LoadTarget, ratePerSecond: number, du
 
   for (let index = 0; index < total; index++) {
     const due = started + index * intervalMs;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    // Never early: a request sent before its time would flatter the rate. Timers count from the event loop's cached
+    // clock, so one can fire a fraction of a millisecond before `due`: wait again for the remainder.
+    for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) await new Promise((resolve) => setTimeout(resolve, wait));
     maxLagMs = Math.max(maxLagMs, performance.now() - due);
     const request = send(target, agent).then(
       (result) => {
