@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '@gpuaas/errors';
@@ -114,6 +115,17 @@ describe('gateway identity assertion', () => {
     const assertion = await signIdentity(caller, { secret });
     expect(await reasonOf(readGatewayIdentity([assertion, assertion], { secret }))).toBe('malformed');
     await expect(readGatewayIdentity([assertion], { secret })).resolves.toMatchObject({ userId: caller.userId });
+  });
+
+  it('refuses another algorithm, a critical extension, a truncated MAC and a payload that is not an object', async () => {
+    const [header, payload, signature] = (await signIdentity(caller, { secret, now: t0 })).split('.') as [string, string, string];
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const resigned = (h: string, p: string) => `${h}.${p}.${createHmac('sha256', identityKey(secret)).update(`${h}.${p}`).digest('base64url')}`;
+    expect(await reasonOf(verifyIdentity(`${encode({ alg: 'none' })}.${payload}.`, { secret, now: t0 }))).toBe('malformed');
+    expect(await reasonOf(verifyIdentity(resigned(encode({ alg: 'HS256', crit: ['exp'], exp: 1 }), payload), { secret, now: t0 }))).toBe('malformed');
+    expect(await reasonOf(verifyIdentity(`${header}.${payload}.${signature.slice(0, 20)}`, { secret, now: t0 }))).toBe('bad_signature');
+    expect(await reasonOf(verifyIdentity(resigned(header, encode(['not', 'an', 'object'])), { secret, now: t0 }))).toBe('malformed');
+    expect(await reasonOf(verifyIdentity(`${header}.${payload}.${signature}.extra`, { secret, now: t0 }))).toBe('malformed');
   });
 
   it('refuses a secret shorter than 32 bytes', async () => {
