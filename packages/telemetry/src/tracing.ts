@@ -1,6 +1,6 @@
 import { trace, INVALID_SPAN_CONTEXT, SpanStatusCode, type Attributes, type Span, type Tracer, type TracerOptions } from '@opentelemetry/api';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
@@ -8,7 +8,7 @@ let provider: NodeTracerProvider | undefined;
 
 export interface TracingOptions {
   serviceName: string;
-  /** Where spans go. Without one, spans are created (so context propagates) but not exported. */
+  /** Where spans go. Without one, spans are created unsampled (so context propagates) but neither recorded nor exported. */
   exporter?: SpanExporter;
   /**
    * Instrumentation scopes (tracer names) that get a tracer creating no spans. By default @apollo/gateway's, which
@@ -29,6 +29,9 @@ export function initTracing(options: TracingOptions): NodeTracerProvider {
   provider = new ScopeFilteringTracerProvider(new Set(options.silencedScopes ?? DEFAULT_SILENCED_SCOPES), {
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
     spanProcessors,
+    // With nowhere to send spans, recording them (attributes, events, timing) is pure cost: unsampled spans still
+    // carry trace and span ids, so context and `traceparent` propagate exactly the same.
+    ...(options.exporter ? {} : { sampler: new AlwaysOffSampler() }),
   });
   provider.register();
   return provider;
