@@ -197,6 +197,11 @@ describe('issue 5 done when, through REST', () => {
     expect(burning).toMatchObject({ burn_rate_per_hour: { amount_minor: HOURLY_MINOR } });
     expect(burning['runway_seconds']).toBe(Math.floor((burning['balance']['amount_minor'] * 3600) / HOURLY_MINOR));
     expect(burning['runway_seconds']).toBeLessThan(20);
+    // What the allocation has cost so far covers at least what the ledger has settled of it by then.
+    const running = ok(await rest(user.token, 'getAllocation', 'GET', `/api/v1/allocations/${allocationId}`), 200);
+    expect(running['cost_so_far']['currency']).toBe(CURRENCY);
+    expect(running['cost_so_far']['amount_minor']).toBeGreaterThanOrEqual(TOPUP_MINOR - burning['balance']['amount_minor']);
+    expect(running['cost_so_far']['amount_minor']).toBeGreaterThan(0);
     await until('a lower balance and runway on the subscription', async () =>
       updates(balanceFeed, 'balanceUpdated').some(
         (update) => Number(update.balance.amountMinor) < TOPUP_MINOR && Number(update.burnRatePerHour.amountMinor) === HOURLY_MINOR && update.runwaySeconds !== null && update.runwaySeconds < 20,
@@ -286,6 +291,8 @@ describe('issue 5 done when, through REST', () => {
     expect(entries.every((entry) => entry['wallet_id'] === walletId)).toBe(true);
     expect(sum('topup_credit')).toBe(2 * TOPUP_MINOR);
     expect(sum('usage_debit')).toBe(-expectedUsage);
+    // The released allocation's cost is exactly what the ledger debited for it.
+    expect(final['cost_so_far']).toEqual({ amount_minor: expectedUsage, currency: CURRENCY });
     expect(entries.filter((entry) => entry['kind'] === 'usage_debit').every((entry) => entry['allocation_id'] === allocationId)).toBe(true);
     expect(sum('refund')).toBe(-REFUND_MINOR);
     expect(entries.filter((entry) => !['topup_credit', 'usage_debit', 'refund'].includes(entry['kind']))).toEqual([]);

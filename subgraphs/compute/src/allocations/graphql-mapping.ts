@@ -4,7 +4,7 @@ import type { Page } from './pagination.js';
 
 export const toStateName = (state: AllocationState): AllocationStateName => state.toLowerCase() as AllocationStateName;
 
-/** The GraphQL Allocation: camelCase, money as the shared Money type, enums upper-case. */
+/** The GraphQL Allocation: camelCase, money as the shared Money type, enums upper-case (costSoFar is billing's: resolvers.ts). */
 export function toAllocationNode(view: AllocationView) {
   return {
     id: view.id,
@@ -30,8 +30,6 @@ export function toAllocationNode(view: AllocationView) {
     sshAccess: view.sshAccess,
     hourlyPrice: { amountMinor: view.hourlyAmountMinor, currency: view.currency },
     pricePerHour: { amountMinor: view.hourlyAmountMinor, currency: view.currency },
-    // Metering is billing's (issue 5); until it books usage, nothing has been charged.
-    costSoFar: { amountMinor: '0', currency: view.currency },
     requestedAt: view.requestedAt,
     activeAt: view.activeAt,
     activatedAt: view.activeAt,

@@ -15,6 +15,7 @@ import type {
 } from '../generated/resolvers-types.js';
 import { requireActor, requireAdmin } from './actor.js';
 import { profilesByIds, regionsByIds } from '../catalog/service.js';
+import { resolveCostSoFar, type CostedAllocation } from './cost.js';
 import { createAllocation, requestAllocation } from './create.js';
 import { adminForceReleaseAllocation, releaseAllocation, renameAllocation } from './lifecycle.js';
 import { toAllocationNode, toConnection, toStateName } from './graphql-mapping.js';
@@ -108,6 +109,7 @@ export const allocationResolvers = {
       loadBatched(ctx, 'region', allocation.regionId, (ids) => regionsByIds(ctx.deps, ids)),
     sliceProfile: (allocation: { profile: { id: string } }, _: unknown, ctx: ComputeContext) =>
       loadBatched(ctx, 'slice-profile', allocation.profile.id, (ids) => profilesByIds(ctx.deps, ids)),
+    costSoFar: (allocation: CostedAllocation, _: unknown, ctx: ComputeContext) => resolveCostSoFar(allocation, ctx),
     __resolveReference: async (reference: { id: string }, ctx: ComputeContext) => {
       const actor = requireActor(ctx);
       return toAllocationNode(actor.isAdmin ? await adminGetAllocation(ctx.deps.pool, reference.id) : await getAllocation(ctx.deps.pool, actor, reference.id));
