@@ -360,7 +360,7 @@ export type Allocation = {
   hourlyPrice: Money;
   /** The released name of hourlyPrice. */
   pricePerHour: Money;
-  /** Usage booked so far (billing's metering; zero until billing books any). */
+  /** What the allocation has cost so far, to the minor unit what the ledger holds once every second is settled (per-second metering from active to release); zero before it is active. */
   costSoFar: Money;
   requestedAt: Scalars['DateTime']['output'];
   activeAt?: Maybe<Scalars['DateTime']['output']>;
