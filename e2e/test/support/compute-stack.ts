@@ -12,6 +12,7 @@ import { createWorkloadsSubgraph, loadWorkloadsConfig } from '@gpuaas/subgraph-w
 import { createLogger } from '@gpuaas/telemetry';
 import { createTestDatabase, createTestRedis, testNamespace, type TestDatabase, type TestRedis } from '@gpuaas/testkit';
 import { createWorkers, loadWorkersConfig } from '@gpuaas/workers';
+import { subgraphUrlEnv } from './subgraph-urls.js';
 
 const IDENTITY_SECRET = 'e2e-gateway-identity-secret-0123456789abcdef';
 
@@ -94,11 +95,7 @@ export async function startComputeStack(options: ComputeStackOptions = {}): Prom
     // The REST adapter embeds the gateway's engine on these same settings, as production runs it.
     const gatewayConfig = loadGatewayConfig({
       ...env,
-      ACCESS_URL: `${access.url}/graphql`,
-      COMPUTE_URL: `${compute.url}/graphql`,
-      BILLING_URL: `${billing.url}/graphql`,
-      WORKLOADS_URL: `${workloads.url}/graphql`,
-      PLATFORM_URL: `${platform.url}/graphql`,
+      ...subgraphUrlEnv({ access, compute, billing, workloads, platform }),
     });
     const gateway = await track(createGateway(gatewayConfig));
     const rest = await track(

@@ -8,6 +8,7 @@ import { createPlatformSubgraph, loadPlatformConfig } from '@gpuaas/subgraph-pla
 import { createWorkloadsSubgraph, loadWorkloadsConfig } from '@gpuaas/subgraph-workloads';
 import { createTestDatabase, createTestRedis, testNamespace } from '@gpuaas/testkit';
 import { createWorkers, loadWorkersConfig } from '@gpuaas/workers';
+import { subgraphUrlEnv } from './subgraph-urls.js';
 
 const IDENTITY_SECRET = 'e2e-live-gateway-identity-secret-0123456789ab';
 
@@ -76,11 +77,7 @@ export async function startLiveStack(options: { replicas?: number; workerRoles?:
         createGateway(
           loadGatewayConfig({
             ...env,
-            ACCESS_URL: `${access.url}/graphql`,
-            COMPUTE_URL: `${compute.url}/graphql`,
-            BILLING_URL: `${billing.url}/graphql`,
-            WORKLOADS_URL: `${workloads.url}/graphql`,
-            PLATFORM_URL: `${platform.url}/graphql`,
+            ...subgraphUrlEnv({ access, compute, billing, workloads, platform }),
           }),
         ),
       );

@@ -12,6 +12,7 @@ import { createLogger } from '@gpuaas/telemetry';
 import { createTestDatabase, createTestRedis, testNamespace } from '@gpuaas/testkit';
 import { startStripeApiServer, type StripeApiServer } from '@gpuaas/testkit/stripe';
 import { createWorkers, loadWorkersConfig } from '@gpuaas/workers';
+import { subgraphUrlEnv } from './subgraph-urls.js';
 
 const IDENTITY_SECRET = 'e2e-gateway-identity-secret-0123456789abcdef';
 export const STRIPE_WEBHOOK_SECRET = 'whsec_e2e_payments_secret';
@@ -78,11 +79,7 @@ export async function startPaymentsStack(): Promise<PaymentsStack> {
     // Payments are driven through REST only: the adapter's embedded gateway engine is the only gateway here.
     const gatewayConfig = loadGatewayConfig({
       ...env,
-      ACCESS_URL: `${access.url}/graphql`,
-      COMPUTE_URL: `${compute.url}/graphql`,
-      BILLING_URL: `${billing.url}/graphql`,
-      WORKLOADS_URL: `${workloads.url}/graphql`,
-      PLATFORM_URL: `${platform.url}/graphql`,
+      ...subgraphUrlEnv({ access, compute, billing, workloads, platform }),
     });
     await track(
       createWorkers(loadWorkersConfig({ ...env, WORKER_ROLES: 'outbox-relay,webhook-worker,billing-worker', OUTBOX_POLL_INTERVAL_MS: '50' })),

@@ -17,6 +17,7 @@ import { createWorkers, loadWorkersConfig } from '@gpuaas/workers';
 import { seedDemoCatalog } from '../../../subgraphs/compute/src/seed/demo-catalog.js';
 import { seedDemoOsImages } from '../../../subgraphs/platform/src/seed/demo-os-images.js';
 import { restCall } from './rest-client.js';
+import { subgraphUrlEnv } from './subgraph-urls.js';
 
 const IDENTITY_SECRET = 'e2e-platform-gateway-identity-secret-0123456789';
 export const PLATFORM_PASSWORD = 'correct-horse-battery-staple-42';
@@ -144,13 +145,7 @@ export async function startPlatformStack(options: PlatformStackOptions = {}): Pr
     const billing = await track(createBillingSubgraph(loadBillingConfig(env)));
     const workloads = await track(createWorkloadsSubgraph(loadWorkloadsConfig(env)));
     const platform = await track(createPlatformSubgraph(loadPlatformConfig(env)));
-    const subgraphUrls = {
-      ACCESS_URL: `${access.url}/graphql`,
-      COMPUTE_URL: `${compute.url}/graphql`,
-      BILLING_URL: `${billing.url}/graphql`,
-      WORKLOADS_URL: `${workloads.url}/graphql`,
-      PLATFORM_URL: `${platform.url}/graphql`,
-    };
+    const subgraphUrls = subgraphUrlEnv({ access, compute, billing, workloads, platform });
     const gateway = await track(createGateway(loadGatewayConfig({ ...env, ...subgraphUrls })));
     // The REST adapter runs the gateway's engine in process on the same settings, as `npm start` does.
     const rest = await track(createRestAdapter(loadRestAdapterConfig({ ...env, ...subgraphUrls, PORT: String(restPort), GATEWAY_MODE: 'embedded' })));

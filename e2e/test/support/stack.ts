@@ -10,6 +10,7 @@ import { createWorkloadsSubgraph, loadWorkloadsConfig } from '@gpuaas/subgraph-w
 import { createLogger } from '@gpuaas/telemetry';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@gpuaas/testkit';
 import { startTestOidcProvider, type TestOidcAccount, type TestOidcProvider } from '@gpuaas/testkit/oidc-provider';
+import { subgraphUrlEnv } from './subgraph-urls.js';
 
 /** The OIDC provider id the access subgraph is configured with (REST paths use it). */
 export const OIDC_PROVIDER = 'testidp';
@@ -97,11 +98,7 @@ export async function startAccessStack(options: AccessStackOptions): Promise<Acc
     // The REST adapter embeds the gateway's engine on these same settings, as production runs it.
     const gatewayConfig = loadGatewayConfig({
       ...env,
-      ACCESS_URL: `${access.url}/graphql`,
-      COMPUTE_URL: `${compute.url}/graphql`,
-      BILLING_URL: `${billing.url}/graphql`,
-      WORKLOADS_URL: `${workloads.url}/graphql`,
-      PLATFORM_URL: `${platform.url}/graphql`,
+      ...subgraphUrlEnv({ access, compute, billing, workloads, platform }),
     });
     const gateway = await track(createGateway(gatewayConfig));
     const rest = await track(

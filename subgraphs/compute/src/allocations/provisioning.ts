@@ -122,7 +122,11 @@ async function slotOf(client: pg.PoolClient, slotId: string) {
       WHERE s.id = $1`,
     [slotId],
   ));
-  const row = rows[0]!;
+  return placedSlot(rows[0]!);
+}
+
+/** The slot as the agent's task payload names it. */
+function placedSlot(row: SlotRow) {
   return {
     slot_id: row.slot_id,
     gpu_uuid: row.gpu_uuid,
@@ -157,14 +161,7 @@ async function provisionPayload(client: pg.PoolClient, record: AllocationRecord)
     [record.slotId, record.osImageId, record.userId, record.sshKeyIds],
   ));
   const row = rows[0]!;
-  const slot = {
-    slot_id: row.slot_id,
-    gpu_uuid: row.gpu_uuid,
-    gpu_instance_id: row.gpu_instance_id,
-    compute_instance_id: row.compute_instance_id,
-    mig_uuid: row.mig_uuid,
-    profile: row.profile,
-  };
+  const slot = placedSlot(row);
   return {
     allocation_id: record.id,
     gpu_uuid: slot.gpu_uuid,
