@@ -21,11 +21,16 @@ export interface ServiceProcess {
 export async function startServiceProcess(
   role: string,
   env: Readonly<Record<string, string>>,
-  options: { nodeArgs?: readonly string[]; timeoutMs?: number } = {},
+  /** label: how the process is reported (two processes of one role, e.g. the relay and the other worker roles). */
+  options: { nodeArgs?: readonly string[]; timeoutMs?: number; label?: string } = {},
 ): Promise<ServiceProcess> {
   const timeoutMs = options.timeoutMs ?? 90_000;
-  // nodeArgs: e.g. ['--cpu-prof'] to profile one role (Node refuses those flags in NODE_OPTIONS).
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', SERVE, role], {
+  const label = options.label ?? role;
+  // nodeArgs: e.g. ['--cpu-prof'] to profile one role (Node refuses those flags in NODE_OPTIONS). BENCH_CPU_PROF=
+  // rest,workers does the same from outside any benchmark: profiles land in .tmp/bench-profiles/<role>/.
+  const profiled = (process.env['BENCH_CPU_PROF'] ?? '').split(',').includes(label);
+  const nodeArgs = [...(options.nodeArgs ?? []), ...(profiled ? ['--cpu-prof', `--cpu-prof-dir=${REPO_ROOT}.tmp/bench-profiles/${label}`] : [])];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SERVE, role], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,7 +42,7 @@ export async function startServiceProcess(
   });
   try {
     const urls = await waitForReady(child, role, timeoutMs, () => stderr);
-    return { role, urls, cpuSeconds: () => cpuSecondsOf(child.pid), rssBytes: () => rssBytesOf(child.pid), stop: () => stopProcess(child) };
+    return { role: label, urls, cpuSeconds: () => cpuSecondsOf(child.pid), rssBytes: () => rssBytesOf(child.pid), stop: () => stopProcess(child) };
   } catch (error) {
     await stopProcess(child);
     throw error;
