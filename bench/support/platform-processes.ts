@@ -10,20 +10,17 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { SimulatedLayout } from '@gpuaas/agent';
-import { createTestDatabase, createTestRedis, startPrivateNats, testNamespace } from '@gpuaas/testkit';
-import { NODE_REGION, PLATFORM_PASSWORD, until } from '../../e2e/test/support/platform-stack.js';
-import { restCall } from '../../e2e/test/support/rest-client.js';
-import { seedDemoCatalog } from '../../subgraphs/compute/src/seed/demo-catalog.js';
-import { seedDemoOsImages } from '../../subgraphs/platform/src/seed/demo-os-images.js';
-import { cpuSecondsOf, startServiceProcess, type ServiceProcess } from './processes.js';
+import { testNamespace } from '@gpuaas/testkit';
 import { workerRoles } from '@gpuaas/workers';
+import { freePort, newOperator, NODE_REGION, startSeededBackingServices, until } from '../../e2e/test/support/platform-stack.js';
+import { restCall } from '../../e2e/test/support/rest-client.js';
+import { cpuSecondsOf, startServiceProcess, type ServiceProcess } from './processes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AGENT_MAIN = fileURLToPath(new URL('../../agent/src/main.ts', import.meta.url));
@@ -75,21 +72,7 @@ export async function startPlatformProcesses(options: PlatformProcessesOptions):
     return service;
   };
   try {
-    const database = await createTestDatabase();
-    closers.push(() => database.drop());
-    const redis = await createTestRedis();
-    closers.push(() => redis.cleanup());
-    const nats = await startPrivateNats();
-    closers.push(() => nats.stop());
-    const db = new pg.Pool({ connectionString: database.url, max: 4 });
-    closers.push(() => db.end());
-    const seeding = await db.connect();
-    try {
-      await seedDemoCatalog(seeding);
-      await seedDemoOsImages(seeding);
-    } finally {
-      seeding.release();
-    }
+    const { database, redis, nats, db } = await startSeededBackingServices(closers);
     const natsPid = await pidWithArgument(nats.storeDir);
     if (natsPid !== undefined) processes.push({ role: 'nats-server', cpuSeconds: () => cpuSecondsOf(natsPid) });
 
@@ -144,7 +127,7 @@ export async function startPlatformProcesses(options: PlatformProcessesOptions):
     );
     const restUrl = rest.urls['rest']!;
 
-    const operatorToken = await newOperatorToken(restUrl, db);
+    const operatorToken = (await newOperator(restUrl, db)).token;
     const hostname = `sim-bench-${randomUUID().slice(0, 8)}`;
     const created = await restCall(restUrl, 'adminCreateNode', 'POST', '/api/v1/admin/nodes', {
       token: operatorToken,
@@ -228,22 +211,6 @@ function startAgentProcess(args: readonly string[], env: Readonly<Record<string,
   };
 }
 
-/** A user registered over REST and promoted in access.users (as an operator bootstrap does), signed in again to carry the role. */
-async function newOperatorToken(restUrl: string, db: pg.Pool): Promise<string> {
-  const email = `operator-${randomUUID().slice(0, 8)}@example.com`;
-  const registered = await restCall(restUrl, 'registerPersonalAccount', 'POST', '/api/v1/auth/personal/register', {
-    body: { email, password: PLATFORM_PASSWORD, display_name: 'Operator' },
-  });
-  // ci-allow canonical_error_guard: benchmark set-up
-  if (registered.status !== 201) throw new Error(`registering the operator answered ${registered.status}: ${registered.text}`);
-  const userId = (registered.json as { user: { id: string } }).user.id;
-  await db.query("UPDATE access.users SET role = 'admin', updated_at = now() WHERE id = $1", [userId]);
-  const login = await restCall(restUrl, 'loginPersonal', 'POST', '/api/v1/auth/personal/login', { body: { email, password: PLATFORM_PASSWORD } });
-  // ci-allow canonical_error_guard: benchmark set-up
-  if (login.status !== 200) throw new Error(`the operator's login answered ${login.status}: ${login.text}`);
-  return (login.json as { access_token: string }).access_token;
-}
-
 /** CPU seconds of each Postgres backend serving `db`'s database, by pid (server on this machine, Linux /proc). */
 export async function postgresBackendCpu(db: pg.Pool): Promise<Map<number, number>> {
   const { rows } = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`);
@@ -273,15 +240,4 @@ async function pidWithArgument(argument: string): Promise<number | undefined> {
     if (commandLine.split('\0').includes(argument)) return Number(entry);
   }
   return undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

@@ -104,21 +104,7 @@ export async function startPlatformStack(options: PlatformStackOptions = {}): Pr
     return started;
   };
   try {
-    const database = await createTestDatabase();
-    closers.push(() => database.drop());
-    const redis = await createTestRedis();
-    closers.push(() => redis.cleanup());
-    const nats = await startPrivateNats();
-    closers.push(() => nats.stop());
-    const db = new pg.Pool({ connectionString: database.url, max: 4 });
-    closers.push(() => db.end());
-    const seeding = await db.connect();
-    try {
-      await seedDemoCatalog(seeding);
-      await seedDemoOsImages(seeding);
-    } finally {
-      seeding.release();
-    }
+    const { database, redis, nats, db } = await startSeededBackingServices(closers);
 
     const natsNamespace = testNamespace();
     // The terminal token's ws_url names the REST adapter, which starts last: its port is chosen up front.
@@ -210,8 +196,31 @@ export async function startPlatformStack(options: PlatformStackOptions = {}): Pr
   }
 }
 
+/**
+ * A fresh migrated database seeded with the demo catalog and OS images, a Redis key prefix and a private nats-server,
+ * plus a small pool on the database; each registers its own clean-up in `closers` (run them in reverse).
+ */
+export async function startSeededBackingServices(closers: Array<() => Promise<void>>) {
+  const database = await createTestDatabase();
+  closers.push(() => database.drop());
+  const redis = await createTestRedis();
+  closers.push(() => redis.cleanup());
+  const nats = await startPrivateNats();
+  closers.push(() => nats.stop());
+  const db = new pg.Pool({ connectionString: database.url, max: 4 });
+  closers.push(() => db.end());
+  const seeding = await db.connect();
+  try {
+    await seedDemoCatalog(seeding);
+    await seedDemoOsImages(seeding);
+  } finally {
+    seeding.release();
+  }
+  return { database, redis, nats, db };
+}
+
 /** A user registered over REST and promoted in access.users, as an operator bootstrap does; signed in again to carry the role. */
-async function newOperator(restUrl: string, db: pg.Pool): Promise<PlatformOperator> {
+export async function newOperator(restUrl: string, db: pg.Pool): Promise<PlatformOperator> {
   const email = `operator-${randomUUID().slice(0, 8)}@example.com`;
   const registered = await restCall(restUrl, 'registerPersonalAccount', 'POST', '/api/v1/auth/personal/register', {
     body: { email, password: PLATFORM_PASSWORD, display_name: 'Operator' },
@@ -238,7 +247,8 @@ export async function until<T>(what: string | (() => string), probe: () => Promi
   }
 }
 
-function freePort(): Promise<number> {
+/** A port free right now on the loopback interface (for a service whose URL must be known before it starts). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
