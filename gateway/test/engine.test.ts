@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSigningKey, createTokenRevocationStore, issueAccessToken, publishJwks, type SigningKey, type TokenRevocationStore } from '@gpuaas/auth';
-import { createHttpService, createSubgraphService, type HttpService, type SubgraphContext } from '@gpuaas/service-kit';
+import { createSigningKey, createTokenRevocationStore, issueAccessToken, type SigningKey, type TokenRevocationStore } from '@gpuaas/auth';
+import { createSubgraphService, type HttpService, type SubgraphContext } from '@gpuaas/service-kit';
 import { createLogger } from '@gpuaas/telemetry';
 import { createTestRedis, type TestRedis } from '@gpuaas/testkit';
 import { composeSupergraph, createGateway, createGatewayEngine, JWKS_PATH, subgraphNames, type GatewayCaller, type GatewayConfig, type GatewayEngine, type SubgraphName } from '../src/index.js';
 import { gatewayConfig, postGraphQL, testIdentitySecret, testRedisUrl } from './support/stack.js';
+import { serveJwks } from './support/jwks-server.js';
 
 // The engine is what `/graphql` runs; each case asks it in process and over HTTP and expects the same answer.
 const typeDefs = parse(`
@@ -29,15 +30,7 @@ beforeAll(async () => {
   revocation = createTokenRevocationStore(redis, 'auth:');
   signingKey = await createSigningKey();
   const logger = createLogger('engine-test', 'silent');
-  const jwks: HttpService = await createHttpService({
-    name: 'jwks',
-    host: '127.0.0.1',
-    port: 0,
-    logger,
-    configure: (app) => {
-      app.get(JWKS_PATH, (_req, res) => void res.json(publishJwks([signingKey.publicJwk])));
-    },
-  });
+  const jwks: HttpService = await serveJwks(signingKey, logger);
   started.push(jwks);
   const echo = await createSubgraphService({
     name: 'engine-echo',

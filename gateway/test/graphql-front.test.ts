@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSigningKey, issueAccessToken, publishJwks, type SigningKey } from '@gpuaas/auth';
-import { createHttpService, createSubgraphService, type HttpService, type SubgraphContext } from '@gpuaas/service-kit';
+import { createSigningKey, issueAccessToken, type SigningKey } from '@gpuaas/auth';
+import { createSubgraphService, type HttpService, type SubgraphContext } from '@gpuaas/service-kit';
 import { createLogger } from '@gpuaas/telemetry';
 import { createTestRedis, type TestRedis } from '@gpuaas/testkit';
 import { composeSupergraph, createGateway, JWKS_PATH, subgraphNames, type SubgraphName } from '../src/index.js';
 import { gatewayConfig, testIdentitySecret, testRedisUrl } from './support/stack.js';
+import { serveJwks } from './support/jwks-server.js';
 
 // The node:http front for JSON POSTs must answer exactly what the Express route answers; each request here goes
 // to a gateway with the front and to one without it, and status, the headers clients read and the body must match.
@@ -27,15 +28,7 @@ beforeAll(async () => {
   redis = await createTestRedis({ url: testRedisUrl });
   signingKey = await createSigningKey();
   const logger = createLogger('front-test', 'silent');
-  const jwks = await createHttpService({
-    name: 'jwks',
-    host: '127.0.0.1',
-    port: 0,
-    logger,
-    configure: (app) => {
-      app.get(JWKS_PATH, (_req, res) => void res.json(publishJwks([signingKey.publicJwk])));
-    },
-  });
+  const jwks = await serveJwks(signingKey, logger);
   started.push(jwks);
   const echo = await createSubgraphService({
     name: 'front-echo',

@@ -6,15 +6,15 @@ import {
   createSigningKey,
   createTokenRevocationStore,
   issueAccessToken,
-  publishJwks,
   type SigningKey,
   type TokenRevocationStore,
 } from '@gpuaas/auth';
-import { createHttpService, createSubgraphService, type HttpService, type SubgraphContext } from '@gpuaas/service-kit';
+import { createSubgraphService, type HttpService, type SubgraphContext } from '@gpuaas/service-kit';
 import { createLogger } from '@gpuaas/telemetry';
 import { createTestRedis, type TestRedis } from '@gpuaas/testkit';
 import { composeSupergraph, createGateway, JWKS_PATH, subgraphNames, type GatewayConfig, type SubgraphName } from '../src/index.js';
 import { gatewayConfig, postGraphQL, testIdentitySecret, testRedisUrl, type GraphQLResponse } from './support/stack.js';
+import { serveJwks } from './support/jwks-server.js';
 
 // A stand-in subgraph that echoes what the gateway told it about the caller; composed as "access" so the
 // gateway's URL config routes to it.
@@ -52,15 +52,7 @@ beforeAll(async () => {
   revocation = createTokenRevocationStore(redis, 'auth:');
   signingKey = await createSigningKey();
   const logger = createLogger('identity-test', 'silent');
-  jwksServer = await createHttpService({
-    name: 'jwks',
-    host: '127.0.0.1',
-    port: 0,
-    logger,
-    configure: (app) => {
-      app.get(JWKS_PATH, (_req, res) => void res.json(publishJwks([signingKey.publicJwk])));
-    },
-  });
+  jwksServer = await serveJwks(signingKey, logger);
   started.push(jwksServer);
   echo = await createSubgraphService({
     name: 'identity-echo',
