@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import { NotFound, Unauthenticated } from '@gpuaas/errors';
-import { findAttachableSession, nodeOfCredential, terminalSubjects, terminalTokenHash } from '@gpuaas/subgraph-compute/terminal';
+import { NotFound } from '@gpuaas/errors';
+import { authenticateNode } from '@gpuaas/subgraph-compute/nodes';
+import { findAttachableSession, terminalSubjects } from '@gpuaas/subgraph-compute/terminal';
 import { openNatsLink, FrameKind } from './nats-link.js';
 import { bytesOf, closeFrame, deliverToSocket } from './pipe.js';
 import type { RelayContext } from './relay-context.js';
@@ -12,11 +13,8 @@ import type { RelayContext } from './relay-context.js';
  */
 export async function admitAgent(relay: RelayContext, sessionId: string, request: IncomingMessage): Promise<string> {
   const header = request.headers.authorization ?? '';
-  const credential = /^Bearer (\S+)$/i.exec(header)?.[1];
-  if (!credential) throw Unauthenticated('A node credential is required');
-  // Node credentials and terminal tokens are both stored as their SHA-256.
-  const nodeId = await nodeOfCredential(relay.deps.pool, terminalTokenHash(credential));
-  if (!nodeId) throw Unauthenticated('The node credential is invalid or revoked');
+  // The same check as every node-agent API call (shape, current, node not retired).
+  const nodeId = await authenticateNode(relay.deps.pool, /^Bearer (\S+)$/i.exec(header)?.[1]);
   const session = await findAttachableSession(relay.deps.pool, sessionId, nodeId);
   if (!session) throw NotFound('Terminal session');
   return session.id;

@@ -66,12 +66,3 @@ export async function closeTerminalSession(db: Db, sessionId: string): Promise<b
   const result = await db.query('UPDATE compute.terminal_sessions SET closed_at = now() WHERE id = $1 AND closed_at IS NULL', [sessionId]);
   return (result.rowCount ?? 0) > 0;
 }
-
-/** The node a credential belongs to, while it is current (not revoked, node not retired). */
-export async function nodeOfCredential(db: Db, credentialHash: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM compute.nodes WHERE credential_hash = $1 AND credential_revoked_at IS NULL AND state <> 'retired'`,
-    [credentialHash],
-  );
-  return rows[0]?.id;
-}
