@@ -242,6 +242,7 @@ async function main(): Promise<number> {
     if (establishedCount < subscriptionCount) throw new TargetNotReady(`only ${establishedCount}/${subscriptionCount} subscriptions established: ${failures.join('; ')}`);
     const establishSeconds = (performance.now() - subscribeStarted) / 1000;
     process.stderr.write(`${subscriptionCount} subscriptions established in ${establishSeconds.toFixed(1)} s (${connectionRetries} connection retries, ${subscribeRetries} subscription retries)\n`);
+    // A fixed quiet interval, not a wait for a condition: the RSS reading should follow the burst's garbage, not include it.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const rssSubscribed = gateway.rssBytes();
 
@@ -288,6 +289,7 @@ async function main(): Promise<number> {
       });
     }
     for (const client of clients.splice(0)) await Promise.resolve(client.dispose()).catch(() => undefined);
+    // Likewise: give the gateway time to drop the closed sockets before reading what it keeps.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const rssAfterClose = gateway.rssBytes();
 
