@@ -29,7 +29,8 @@ CREATE TABLE infra.outbox (
   created_at timestamptz NOT NULL DEFAULT now(),
   published_at timestamptz,
   publish_attempts integer NOT NULL DEFAULT 0,
-  last_error text
+  last_error text,
+  claimed_until timestamptz
 );
 CREATE INDEX outbox_unpublished_idx ON infra.outbox (created_at) WHERE published_at IS NULL;
 -- Serves the retention job that deletes published rows after a grace period.
@@ -46,6 +47,7 @@ $$;
 CREATE TRIGGER outbox_notify AFTER INSERT ON infra.outbox
   FOR EACH STATEMENT EXECUTE FUNCTION infra.outbox_notify();
 COMMENT ON TABLE infra.outbox IS 'Transactional outbox. Rows are written in the same transaction as the domain change; the relay is woken by NOTIFY infra_outbox and also sweeps on a timer, so a lost notification only delays.';
+COMMENT ON COLUMN infra.outbox.claimed_until IS 'Lease of the relay publishing this row; other relays skip it until then. NULL when unclaimed.';
 
 CREATE TABLE infra.audit_logs (
   id uuid PRIMARY KEY,

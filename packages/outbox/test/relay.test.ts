@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { testNamespace } from '@gpuaas/testkit';
 import { createEnvelope, subjects } from '@gpuaas/events';
 import { createOutboxRelay, writeOutbox, type OutboxRelay } from '../src/index.js';
-import { eventually, openBus, openDb, recordingJetStream, silentLogger, storedEvents, unpublishedCount, writeEvents, type Bus, type Db } from './support/harness.js';
+import { eventually, openBus, openDb, recordingJetStream, silentLogger, slowAckJetStream, stalledJetStream, storedEvents, unpublishedCount, writeEvents, type Bus, type Db } from './support/harness.js';
 
 describe('outbox relay', () => {
   let bus: Bus;
@@ -36,6 +36,26 @@ describe('outbox relay', () => {
     expect(stored).toEqual(written.map((e) => ({ eventId: e.event_id, msgId: e.event_id })));
     const { rows } = await db.pool.query('SELECT event_id, published_at, publish_attempts, last_error FROM infra.outbox ORDER BY created_at, event_id');
     for (const row of rows) expect(row).toMatchObject({ published_at: expect.any(Date), publish_attempts: 1, last_error: null });
+  });
+
+  it('claims a batch in one statement and marks it in one more, with no transaction around them', async () => {
+    const statements: string[] = [];
+    const counting = new Proxy(db.pool, {
+      get(target, property, receiver) {
+        if (property !== 'query') return Reflect.get(target, property, receiver);
+        return (config: string | { text: string }, ...rest: unknown[]) => {
+          statements.push(typeof config === 'string' ? config : config.text);
+          return (target.query as (...args: unknown[]) => unknown)(config, ...rest);
+        };
+      },
+    });
+    const started = await relay({ pool: counting, pollIntervalMs: 60_000 });
+    await writeEvents(db.pool, 3);
+    await eventually('every row published', () => unpublishedCount(db.pool), (n) => n === 0);
+    await started.close();
+
+    const kinds = statements.map((text) => (text.startsWith('WITH candidates') ? 'claim' : text.startsWith('UPDATE infra.outbox') ? 'mark' : text));
+    expect(kinds.filter((kind) => kind !== 'claim')).toEqual(['mark']);
   });
 
   it('never publishes rows of a transaction that rolled back', async () => {
@@ -84,6 +104,59 @@ describe('outbox relay', () => {
     expect(acks.filter((x) => x.ack.duplicate)).toEqual([]);
     expect(a.acks.length).toBeGreaterThan(0);
     expect(b.acks.length).toBeGreaterThan(0);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM infra.outbox WHERE publish_attempts <> 1 OR claimed_until IS NOT NULL');
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('claims and sends the next batch while the previous one still awaits its acks, keeping their order', async () => {
+    const slow = slowAckJetStream(bus.js);
+    await relay({ js: slow.js, pollIntervalMs: 60_000 });
+    const first = await writeEvents(db.pool, 2);
+    await eventually('the first batch sent', () => storedEvents(bus), (s) => s.length === 2);
+    const second = await writeEvents(db.pool, 2);
+    const stored = await eventually('the second batch sent before the first was acknowledged', () => storedEvents(bus), (s) => s.length === 4);
+    expect(await unpublishedCount(db.pool)).toBe(4);
+    expect(stored.map((e) => e.eventId)).toEqual([...first, ...second].map((e) => e.event_id));
+    slow.open();
+    await eventually('every row marked', () => unpublishedCount(db.pool), (n) => n === 0);
+  });
+
+  it('leaves a row alone while another relay holds a live lease on it, and publishes it once the lease lapses', async () => {
+    const [leased] = await writeEvents(db.pool, 1);
+    await db.pool.query("UPDATE infra.outbox SET claimed_until = now() + interval '1 hour' WHERE event_id = $1", [leased!.event_id]);
+    await relay({ pollIntervalMs: 100 });
+    const [other] = await writeEvents(db.pool, 1);
+    await eventually('the unleased row', () => storedEvents(bus), (s) => s.some((e) => e.eventId === other!.event_id));
+    const held = await db.pool.query('SELECT published_at IS NULL AS unpublished, claimed_until > now() AS live FROM infra.outbox WHERE event_id = $1', [leased!.event_id]);
+    expect(held.rows[0]).toEqual({ unpublished: true, live: true });
+
+    // Time passes for the other relay's lease.
+    await db.pool.query("UPDATE infra.outbox SET claimed_until = now() - interval '1 millisecond' WHERE event_id = $1", [leased!.event_id]);
+    await eventually('the leased row', () => storedEvents(bus), (s) => s.some((e) => e.eventId === leased!.event_id));
+    expect(await storedEvents(bus)).toHaveLength(2);
+  });
+
+  it('publishes the rows claimed by a relay that died, exactly once, after its lease lapses', async () => {
+    const dead = stalledJetStream(bus.js);
+    const deadRelay = await relay({ js: dead.js, leaseMs: 300, pollIntervalMs: 60_000 });
+    const written = await writeEvents(db.pool, 5);
+    await eventually(
+      "the dead relay's claim",
+      async () => (await db.pool.query('SELECT count(*)::int AS n FROM infra.outbox WHERE claimed_until IS NOT NULL')).rows[0].n,
+      (n) => n === 5,
+    );
+
+    const live = recordingJetStream(bus.js);
+    await relay({ js: live.js, pollIntervalMs: 100 });
+    await eventually('every row published', () => unpublishedCount(db.pool), (n) => n === 0);
+    expect((await storedEvents(bus)).map((e) => e.eventId)).toEqual(written.map((e) => e.event_id));
+    expect(live.acks.filter((x) => x.ack.duplicate)).toEqual([]);
+
+    // The dead relay's late outcome must not undo the takeover: its lease no longer matches.
+    dead.release();
+    await deadRelay.close();
+    const { rows } = await db.pool.query('SELECT published_at, publish_attempts, last_error, claimed_until FROM infra.outbox ORDER BY created_at, event_id');
+    for (const row of rows) expect(row).toMatchObject({ published_at: expect.any(Date), publish_attempts: 1, last_error: null, claimed_until: null });
   });
 
   it('records a row that cannot be published and keeps publishing the rows behind it', async () => {

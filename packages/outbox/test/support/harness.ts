@@ -111,6 +111,40 @@ export function recordingJetStream(js: JetStreamClient): { js: JetStreamClient; 
   return { js: recording, acks };
 }
 
+/** A JetStream client for a relay that hangs mid-batch, as a process that died would: no publish reaches NATS or settles until `release()`. */
+export function stalledJetStream(js: JetStreamClient): { js: JetStreamClient; release(): void } {
+  const pending: Array<(error: Error) => void> = [];
+  const stalled = new Proxy(js, {
+    get(target, property, receiver) {
+      if (property !== 'publish') return Reflect.get(target, property, receiver);
+      return () => new Promise<PubAck>((_, reject) => pending.push(reject));
+    },
+  });
+  return {
+    js: stalled,
+    release() {
+      for (const reject of pending.splice(0)) reject(new Error('the relay died'));
+    },
+  };
+}
+
+/** A JetStream client whose publishes reach NATS at once but whose acks are held back until `open()`. */
+export function slowAckJetStream(js: JetStreamClient): { js: JetStreamClient; open(): void } {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const slow = new Proxy(js, {
+    get(target, property, receiver) {
+      if (property !== 'publish') return Reflect.get(target, property, receiver);
+      return async (...args: Parameters<JetStreamClient['publish']>) => {
+        const ack = target.publish(...args);
+        await gate;
+        return ack;
+      };
+    },
+  });
+  return { js: slow, open };
+}
+
 export async function unpublishedCount(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM infra.outbox WHERE published_at IS NULL');
   return rows[0]!.n;
