@@ -82,6 +82,15 @@ describe('recording notifications from events', () => {
     expect([await countFor(owner), await countFor(admin), await countFor(member), await countFor(viewer)]).toEqual([1, 1, 0, 0]);
   });
 
+  it('notifies each recipient once when competing replicas handle the same event at the same time', async () => {
+    const [owner, admin] = [await newUser(), await newUser()];
+    const project = await newProject({ [owner]: 'owner', [admin]: 'admin' });
+    const delivered = event('billing.low_balance_warning', { ...notificationPayloadsFor(owner)['billing.low_balance_warning'], owner: { kind: 'project', id: project } });
+    const results = await Promise.all(Array.from({ length: 4 }, () => recordEventNotifications(pool, delivered)));
+    expect(results.map((result) => (result.status === 'recorded' ? result.notified : -1)).reduce((a, b) => a + b, 0)).toBe(2);
+    expect([await countFor(owner), await countFor(admin)]).toEqual([1, 1]);
+  });
+
   it('ignores subjects it does not notify about and reports payloads it cannot address', async () => {
     const owner = await newUser();
     expect(await recordEventNotifications(pool, event('provisioning.requested', notificationPayloadsFor(owner)['provisioning.active']))).toEqual({ status: 'ignored' });

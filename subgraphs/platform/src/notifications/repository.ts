@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { prepared } from '@gpuaas/db';
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -48,23 +49,27 @@ const toRow = (row: DbRow): NotificationRow => ({
   createdAtKey: row.created_at_key,
 });
 
-export interface NewNotification {
-  readonly id: string;
-  readonly userId: string;
+export interface NewNotifications {
+  /** One id per recipient, in the same order as `userIds`. */
+  readonly ids: readonly string[];
+  readonly userIds: readonly string[];
   readonly kind: string;
   readonly title: string;
   readonly body: string;
   readonly eventId: string;
 }
 
-/** Inserts unless this event already notified this user; answers whether a row was written. */
-export async function insertNotification(db: Queryable, input: NewNotification): Promise<boolean> {
-  const result = await db.query(
-    `INSERT INTO platform.notifications (id, user_id, kind, title, body, event_id) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT ON CONSTRAINT notifications_event_user_key DO NOTHING`,
-    [input.id, input.userId, input.kind, input.title, input.body, input.eventId],
-  );
-  return (result.rowCount ?? 0) > 0;
+const INSERT_NOTIFICATIONS = `INSERT INTO platform.notifications (id, user_id, kind, title, body, event_id)
+  SELECT r.id, r.user_id, $3::text, $4::text, $5::text, $6::uuid FROM unnest($1::uuid[], $2::uuid[]) AS r(id, user_id)
+  ON CONFLICT ON CONSTRAINT notifications_event_user_key DO NOTHING`;
+
+/**
+ * Inserts one notification per recipient in a single statement (atomic on its own, so no transaction around it),
+ * skipping recipients this event already notified; answers how many rows were written.
+ */
+export async function insertNotifications(db: Queryable, input: NewNotifications): Promise<number> {
+  const result = await db.query(prepared(INSERT_NOTIFICATIONS, [input.ids, input.userIds, input.kind, input.title, input.body, input.eventId]));
+  return result.rowCount ?? 0;
 }
 
 /** The user's notifications, newest first; fetches `limit` rows (the caller asks for one extra to see a next page). */
