@@ -133,6 +133,23 @@ describe('low balance', () => {
     expect(await walletBalance(db.pool, walletId)).toBe(balance);
   });
 
+  it('force-releases an allocation that goes active on an already depleted wallet', async () => {
+    const userId = randomUUID();
+    await grant(userId, 60n);
+    const first = allocationFixture(userId, 3_600);
+    await handleMeteringEvent(deps(), activeEvent(first, T0), T0);
+    await runMeteringTick(db.pool, policies, plusSeconds(T0, 120));
+    const walletId = (await walletOf(db.pool, userId))!;
+    const { rows: states } = await db.pool.query('SELECT state FROM billing.low_balance_states WHERE wallet_id = $1', [walletId]);
+    expect(states[0]?.state).toBe('depleted');
+    const late = allocationFixture(userId, 3_600);
+    await handleMeteringEvent(deps(), activeEvent(late, plusSeconds(T0, 130)), plusSeconds(T0, 130));
+    const forced = (await outboxSubjects(db.pool)).filter((event) => event.subject === 'provisioning.force_release_requested' && event.payload['allocation_id'] === late.allocationId);
+    expect(forced).toHaveLength(1);
+    const { rows } = await db.pool.query('SELECT stopped_at FROM billing.meters WHERE allocation_id = $1', [late.allocationId]);
+    expect(rows[0]?.stopped_at).toEqual(plusSeconds(T0, 130));
+  });
+
   it('lets a top-up clear the state, so the next crossing warns again', async () => {
     const userId = randomUUID();
     const allocation = allocationFixture(userId, 3_600);
@@ -149,6 +166,35 @@ describe('low balance', () => {
 });
 
 describe('concurrency', () => {
+  it('applies an event delivered several times at once exactly once, a redelivered stop included', async () => {
+    const userId = randomUUID();
+    await grant(userId, 1_000_000n);
+    const allocation = allocationFixture(userId, 36_000);
+    const active = activeEvent(allocation, T0);
+    const started = await Promise.all(Array.from({ length: 5 }, () => handleMeteringEvent(deps(), active)));
+    expect(started.filter((result) => result === 'applied')).toHaveLength(1);
+    expect(started.filter((result) => result === 'duplicate')).toHaveLength(4);
+    const released = releasedEvent(allocation, T0, plusSeconds(T0, 100));
+    const stopped = await Promise.all(Array.from({ length: 5 }, () => handleMeteringEvent(deps(), released)));
+    expect(stopped.filter((result) => result === 'applied')).toHaveLength(1);
+    expect(await handleMeteringEvent(deps(), released)).toBe('duplicate');
+    expect(await usageCharged(db.pool, allocation.allocationId)).toBe(1_000n);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM infra.processed_events WHERE event_id = ANY ($1::uuid[])', [[active.event_id, released.event_id]]);
+    expect(rows[0].n).toBe(2);
+  });
+
+  it("starts a new user's concurrent allocations on the one wallet it creates for them", async () => {
+    const userId = randomUUID();
+    const allocations = Array.from({ length: 8 }, () => allocationFixture(userId, 0));
+    await Promise.all(allocations.map((allocation) => handleMeteringEvent(deps(), activeEvent(allocation, T0), T0)));
+    const { rows } = await db.pool.query(
+      `SELECT count(DISTINCT w.id)::int AS wallets, count(m.id)::int AS meters FROM billing.wallets w
+       LEFT JOIN billing.meters m ON m.wallet_id = w.id WHERE w.owner_kind = 'user' AND w.owner_id = $1`,
+      [userId],
+    );
+    expect(rows[0]).toEqual({ wallets: 1, meters: 8 });
+  });
+
   it('keeps a small wallet within one tick of zero while ticks and releases race', async () => {
     const userId = randomUUID();
     await grant(userId, 500n);

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { withTransaction } from '@gpuaas/db';
-import { processOnce, type EventEnvelope } from '@gpuaas/events';
+import type { EventEnvelope, ProcessOnceResult } from '@gpuaas/events';
 import { postLedgerEntries } from '../ledger/post.js';
 import type { LowBalancePolicies } from './low-balance.js';
+import { claimEvent, type EventMarker } from './marker.js';
 import { startMeter, stopMeter, type MeteredAllocation } from './meters.js';
 import { enforceLowBalancePolicy } from './policy.js';
 
@@ -38,16 +39,17 @@ export async function handleMeteringEvent(deps: MeteringDeps, envelope: EventEnv
   const work = planOf(envelope.event_type, payload, envelope);
   if (work === 'malformed' || work === 'ignored') return work;
   return withTransaction(deps.pool, async (client) => {
-    await client.query('SET LOCAL jit = off');
-    const once = await processOnce(client, BILLING_CONSUMER, envelope.event_id, async () => {
-      const walletId = await work(client);
-      if (walletId) await enforceLowBalancePolicy(client, deps.policies, now, [walletId]);
-    });
-    return once.duplicate ? 'duplicate' : 'applied';
+    // The work inserts the idempotency marker (processOnce's row) in its first statement, and does nothing else
+    // when the event was seen before.
+    const once = await work(client, { consumer: BILLING_CONSUMER, eventId: envelope.event_id });
+    if (once.duplicate) return 'duplicate';
+    if (once.result) await enforceLowBalancePolicy(client, deps.policies, now, [once.result]);
+    return 'applied';
   });
 }
 
-type Work = (client: pg.PoolClient) => Promise<string | undefined>;
+/** Applies the event once per marker; the result is the wallet it touched, if any. */
+type Work = (client: pg.PoolClient, marker: EventMarker) => Promise<ProcessOnceResult<string | undefined>>;
 
 function planOf(subject: string, payload: Payload, envelope: EventEnvelope): Work | 'malformed' | 'ignored' {
   if (subject === 'payments.balance_credited') return creditOf(payload, envelope);
@@ -56,7 +58,7 @@ function planOf(subject: string, payload: Payload, envelope: EventEnvelope): Wor
   const activeAt = timeOf(payload['active_at']);
   switch (subject) {
     case 'provisioning.active':
-      return activeAt ? (client) => startMeter(client, allocation, activeAt) : 'malformed';
+      return activeAt ? (client, marker) => startMeter(client, allocation, activeAt, marker) : 'malformed';
     case 'provisioning.releasing.completed':
       return stopAt(allocation, timeOf(payload['released_at']), activeAt);
     case 'provisioning.release_failed':
@@ -76,7 +78,7 @@ function planOf(subject: string, payload: Payload, envelope: EventEnvelope): Wor
 
 function stopAt(allocation: MeteredAllocation, at: Date | undefined, activeAt: Date | undefined): Work | 'malformed' {
   if (!at) return 'malformed';
-  return (client) => stopMeter(client, allocation, at, { activeAt: activeAt ?? null });
+  return (client, marker) => stopMeter(client, allocation, at, { activeAt: activeAt ?? null }, marker);
 }
 
 function creditOf(payload: Payload, envelope: EventEnvelope): Work | 'malformed' {
@@ -84,7 +86,8 @@ function creditOf(payload: Payload, envelope: EventEnvelope): Work | 'malformed'
   const walletId = uuidOf(payload['wallet_id']);
   const amount = moneyOf(payload['amount']);
   if (!paymentId || !walletId || !amount || amount.amountMinor <= 0n) return 'malformed';
-  return async (client) => {
+  return async (client, marker) => {
+    if (!(await claimEvent(client, marker))) return { duplicate: true };
     await postLedgerEntries(client, {
       idempotencyKey: `topup:${paymentId}`,
       kind: 'topup_credit',
@@ -95,7 +98,7 @@ function creditOf(payload: Payload, envelope: EventEnvelope): Work | 'malformed'
       description: 'Top-up via Stripe checkout',
       correlationId: envelope.correlation_id,
     });
-    return walletId;
+    return { duplicate: false, result: walletId };
   };
 }
 

@@ -16,17 +16,11 @@ export async function enforceLowBalancePolicy(
   walletIds: readonly string[] | null,
 ): Promise<LowBalanceTransition[]> {
   if (walletIds !== null && walletIds.length === 0) return [];
-  const transitions = await applyLowBalancePolicy(client, policies, now, walletIds);
+  const { transitions, depletedWithRunningMeters } = await applyLowBalancePolicy(client, policies, now, walletIds);
   const events: EventEnvelope<unknown, Subject>[] = [];
   for (const transition of transitions.filter(gotWorse)) events.push(...lowBalanceEvents(transition, now, policies));
   // Newly depleted wallets, and depleted ones where a meter started since (an allocation that went active late).
-  const { rows } = await client.query<{ wallet_id: string }>(
-    `SELECT DISTINCT m.wallet_id FROM billing.meters m
-     JOIN billing.low_balance_states s ON s.wallet_id = m.wallet_id AND s.state = 'depleted'
-     WHERE m.stopped_at IS NULL AND ($1::uuid[] IS NULL OR m.wallet_id = ANY ($1::uuid[]))`,
-    [walletIds],
-  );
-  events.push(...(await stopDepletedWallets(client, rows.map((row) => row.wallet_id), now)));
+  events.push(...(await stopDepletedWallets(client, depletedWithRunningMeters, now)));
   await writeOutboxBatch(client, events);
   return transitions;
 }
