@@ -95,7 +95,7 @@ async function registeredNode() {
     { hostname: created.node.hostname, agentVersion: '1.0.0', driver: 'simulated', gpus: [{ uuid: gpuUuid, index: 0, name: GPU_NAME, memoryBytes: 85899345920, migMode: 'disabled' }] },
     'e2e',
   );
-  return { nodeId: registration.nodeId, hostname: created.node.hostname, gpuUuid };
+  return { nodeId: registration.nodeId, credential: registration.nodeCredential, hostname: created.node.hostname, gpuUuid };
 }
 
 async function auditActions(nodeId: string): Promise<Array<{ action: string; actor_id: string; details: Record<string, unknown> }>> {
@@ -209,7 +209,7 @@ describe('admin node operations over REST', () => {
 
     const task = (await claimNodeTask(stack.db, node.nodeId, 60))!;
     expect(task.id).toBe((queued.json as { task_id: string }).task_id);
-    await reportTaskResult(agent, node.nodeId, task.id, {
+    await reportTaskResult(agent, node.credential, node.nodeId, task.id, {
       fencingToken: task.fencingToken,
       outcome: 'succeeded',
       result: { gpus: [{ uuid: node.gpuUuid, index: 0, name: GPU_NAME, memory_bytes: 85899345920, mig_mode: 'disabled', instances: [] }] },

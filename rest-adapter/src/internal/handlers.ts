@@ -2,6 +2,7 @@ import { Forbidden } from '@gpuaas/errors';
 import type { ComputeDeps } from '@gpuaas/subgraph-compute/deps';
 import {
   authenticateNode,
+  authenticateAndClaim,
   authenticateNodeFor,
   claimNodeTask,
   recordHeartbeat,
@@ -43,16 +44,19 @@ function jittered(seconds: number): number {
 export function createInternalHandlers(deps: ComputeDeps, hub: NodeWakeHub): OperationHandlers {
   const { policies } = deps.config;
 
+  /** The first claim also authenticates the node (one statement); a wrong credential throws before any wait. */
   async function waitForTask(ctx: OperationContext, nodeId: string): Promise<NodeTask | undefined> {
     const requested = typeof ctx.query['wait_seconds'] === 'number' ? ctx.query['wait_seconds'] : policies.task_wait_max_seconds;
     const deadline = Date.now() + jittered(Math.min(requested, policies.task_wait_max_seconds));
     // ci-allow observability_trace_gate: subscribes to the in-process wake hub; no server is started here
     const listener = hub.listen(nodeId);
     try {
-      for (;;) {
+      for (let first = true; ; first = false) {
         // A poll whose agent has gone must not lease a task to nobody (it would sit out the whole lease).
         if (ctx.signal?.aborted) return undefined;
-        const task = await claimNodeTask(deps.pool, nodeId, policies.task_lease_seconds);
+        const task = first
+          ? await authenticateAndClaim(deps.pool, ctx.bearerToken, nodeId, policies.task_lease_seconds)
+          : await claimNodeTask(deps.pool, nodeId, policies.task_lease_seconds);
         if (task) return task;
         const remaining = deadline - Date.now();
         if (remaining <= 0) return undefined;
@@ -106,15 +110,13 @@ export function createInternalHandlers(deps: ComputeDeps, hub: NodeWakeHub): Ope
     },
 
     waitNodeTask: async (ctx) => {
-      const nodeId = await authenticateNodeFor(deps.pool, ctx.bearerToken, ctx.params['id']!);
-      const task = await waitForTask(ctx, nodeId);
+      const task = await waitForTask(ctx, ctx.params['id']!);
       return task ? { status: 200, body: taskBody(task) } : { status: 204 };
     },
 
     reportNodeTaskResult: async (ctx) => {
-      const nodeId = await authenticateNodeFor(deps.pool, ctx.bearerToken, ctx.params['id']!);
       const body = ctx.body as { fencing_token: number; outcome: 'succeeded' | 'failed'; result?: Json | null; error?: { code: string; message: string } | null };
-      const ack = await reportTaskResult(deps, nodeId, ctx.params['taskId']!, {
+      const ack = await reportTaskResult(deps, ctx.bearerToken, ctx.params['id']!, ctx.params['taskId']!, {
         fencingToken: body.fencing_token,
         outcome: body.outcome,
         result: body.result ?? null,

@@ -37,7 +37,9 @@ afterAll(async () => {
 
 /** The workers deployable as its own process (outbox relay + provisioning worker), as production runs it. */
 function startWorkers(): ChildProcess {
-  const child = spawn(`${REPO_ROOT}node_modules/.bin/tsx`, ['workers/src/main.ts'], {
+  // node itself with tsx's loader, not the tsx CLI: the CLI runs node as a child of its own, which the SIGKILL below
+  // would leave running (orphaned, still consuming and burning CPU after the test).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/src/main.ts'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {

@@ -12,14 +12,14 @@ export interface AdmissionPrice {
  * this price, would fall below `min_runway_for_new_allocation_seconds`. Billing answers through its published
  * `billing.admission_of`; billing only meters allocations once active, so the caller passes what its own allocations
  * still on their way (requested/provisioning, compute's rows) will burn, and it is added to the price here. Run it
- * under the per-user lock that enforceLiveLimit takes, so two concurrent requests of one user cannot both spend the
- * same runway.
+ * under the per-user creation lock, so two concurrent requests of one user cannot both spend the same runway, after
+ * setting `gpuaas.min_runway_for_new_allocation_seconds` to `minRunwaySeconds` in the same transaction (the function
+ * reads it; createAllocation sets it in its live count, one round trip fewer).
  */
 export async function enforceAdmission(client: pg.PoolClient, userId: string, price: AdmissionPrice, pendingHourly: bigint, minRunwaySeconds: number): Promise<void> {
   // 0 turns the check off: a cloud run without prepaid billing (or a test that is not about money).
   if (minRunwaySeconds <= 0) return;
   const hourly = BigInt(price.hourlyAmountMinor) + pendingHourly;
-  await client.query(prepared(`SELECT set_config('gpuaas.min_runway_for_new_allocation_seconds', $1, true)`, [String(minRunwaySeconds)]));
   const { rows } = await client.query<{ allowed: boolean; runway_seconds: string | null; balance_minor: string }>(
     prepared('SELECT allowed, runway_seconds::text, balance_minor::text FROM billing.admission_of($1, $2, $3)',
     [userId, hourly.toString(), price.currency],

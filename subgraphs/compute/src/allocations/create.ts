@@ -8,8 +8,7 @@ import { requireManagingRoleOf, type Actor, type ProjectRole } from './actor.js'
 import { allocationEvents, emitAllocationEvent } from './events.js';
 import type { AllocationView } from './model.js';
 import { pickFreeSlot } from './placement.js';
-import { RECORD_COLUMNS, toRecord, type RecordRow } from './records.js';
-import { findAllocationView } from './repository.js';
+import { toView, viewSelectFrom, type ViewRow } from './records.js';
 import { Issues } from './validation.js';
 
 export interface CreateAllocationCommand {
@@ -44,13 +43,7 @@ export async function createAllocation(deps: CreateDeps, actor: Actor, command: 
   return withTransaction(deps.pool, async (client) => {
     const vetted = await vetRequest(client, actor, command);
     await enforceLiveLimit(client, actor.userId, deps.config.policies.max_live_allocations_per_user, vetted.price, deps.config.policies.min_runway_for_new_allocation_seconds);
-    const id = await placeAndInsert(client, actor, command, vetted);
-    // Read inside the transaction: after commit the provisioning-worker may already have moved it on, and the 202
-    // answers the allocation as it was requested.
-    const view = await findAllocationView(client, id);
-    // ci-allow canonical_error_guard: the row was inserted just above in this transaction; its absence is a bug
-    if (!view) throw new Error(`allocation ${id} vanished after insert`);
-    return view;
+    return placeAndInsert(client, actor, command, vetted);
   });
 }
 
@@ -113,31 +106,41 @@ interface VettedRow {
   owned_key_ids: string[];
 }
 
+/** vetRequest's read; `profile` is the SQL that finds the profile ($4, and $7 when named by model and name). */
+const vetStatement = (profile: string) => `SELECT access.project_role_of($1, $2) AS role,
+            -- The per-user creation lock (see enforceLiveLimit), taken here to save a round trip: the live count
+            -- runs in a later statement, so its snapshot is taken after the lock is held.
+            pg_advisory_xact_lock(hashtextextended('compute.allocation-quota:' || $2::text, 0)) AS quota_lock,
+            r.id AS region_id, r.status AS region_status,
+            p.id AS profile_id, p.sellable,
+            price.amount, price.currency,
+            (SELECT status FROM platform.os_image_of($5)) AS os_image_status,
+            CASE WHEN cardinality($6::uuid[]) = 0 THEN '{}'::uuid[]
+                 ELSE ARRAY(SELECT id FROM access.ssh_public_keys_of($2, $6::uuid[])) END AS owned_key_ids
+       FROM (SELECT 1) AS one
+       LEFT JOIN compute.regions r ON r.code = $3
+       LEFT JOIN LATERAL (${profile}) p ON true
+       LEFT JOIN LATERAL (
+         SELECT hourly_amount_minor::text AS amount, currency FROM compute.prices
+          WHERE profile_id = p.id AND region_id = r.id AND effective_from <= now()
+          ORDER BY effective_from DESC LIMIT 1
+       ) price ON true`;
+const VET_BY_PROFILE_ID = vetStatement('SELECT p.id, p.sellable FROM compute.slice_profiles p WHERE p.id = $4::uuid');
+const VET_BY_PROFILE_NAME = vetStatement(
+  'SELECT p.id, p.sellable FROM compute.slice_profiles p JOIN compute.gpu_models g ON g.id = p.gpu_model_id WHERE g.code = $4 AND p.name = $7',
+);
+
 /**
  * Everything the request names, read in ONE statement (a round trip costs more than these index lookups) and then
  * judged in the order a caller should hear about it: project role, region, profile, price, OS image, SSH keys.
  */
 async function vetRequest(client: pg.PoolClient, actor: Actor, command: CreateAllocationCommand): Promise<Priced> {
+  // Two texts, one per way of naming the profile: with both in one statement (a CASE on which parameter is set)
+  // Postgres re-planned it on every request, as no generic plan could use the profile's index.
+  const byId = Boolean(command.profileId);
   const { rows } = await client.query<VettedRow>(prepared(
-    `SELECT access.project_role_of($1, $2) AS role,
-            r.id AS region_id, r.status AS region_status,
-            p.id AS profile_id, p.sellable,
-            price.amount, price.currency,
-            (SELECT status FROM platform.os_image_of($6)) AS os_image_status,
-            CASE WHEN cardinality($7::uuid[]) = 0 THEN '{}'::uuid[]
-                 ELSE ARRAY(SELECT id FROM access.ssh_public_keys_of($2, $7::uuid[])) END AS owned_key_ids
-       FROM (SELECT 1) AS one
-       LEFT JOIN compute.regions r ON r.code = $3
-       LEFT JOIN LATERAL (
-         SELECT p.id, p.sellable FROM compute.slice_profiles p JOIN compute.gpu_models g ON g.id = p.gpu_model_id
-          WHERE CASE WHEN $4::uuid IS NOT NULL THEN p.id = $4::uuid ELSE g.code = $5 AND p.name = $8 END
-       ) p ON true
-       LEFT JOIN LATERAL (
-         SELECT hourly_amount_minor::text AS amount, currency FROM compute.prices
-          WHERE profile_id = p.id AND region_id = r.id AND effective_from <= now()
-          ORDER BY effective_from DESC LIMIT 1
-       ) price ON true`,
-    [command.projectId, actor.userId, command.region, command.profileId ?? null, command.gpuModel ?? null, command.osImageId, command.sshKeyIds, command.profileName ?? null],
+    byId ? VET_BY_PROFILE_ID : VET_BY_PROFILE_NAME,
+    [command.projectId, actor.userId, command.region, byId ? command.profileId : command.gpuModel, command.osImageId, command.sshKeyIds, ...(byId ? [] : [command.profileName])],
   ));
   const row = rows[0]!;
   requireManagingRoleOf(row.role);
@@ -158,16 +161,17 @@ async function vetRequest(client: pg.PoolClient, actor: Actor, command: CreateAl
 
 /**
  * Serialises one user's creations (not other users') so two concurrent requests cannot both pass the limit or
- * spend the same runway: the live count and the admission check run under a per-user advisory lock.
+ * spend the same runway: the live count and the admission check run under a per-user advisory lock, which
+ * vetRequest took. The count statement also sets the runway setting billing.admission_of reads.
  */
 async function enforceLiveLimit(client: pg.PoolClient, userId: string, limit: number, price: AdmissionPrice, minRunwaySeconds: number): Promise<void> {
-  await client.query(prepared(`SELECT pg_advisory_xact_lock(hashtextextended('compute.allocation-quota:' || $1, 0))`, [userId]));
   const { rows } = await client.query<{ live: number; pending_hourly: string }>(prepared(
     `SELECT count(*)::int AS live,
-            COALESCE(sum(hourly_amount_minor) FILTER (WHERE currency = $2 AND state IN ('requested', 'provisioning')), 0)::text AS pending_hourly
+            COALESCE(sum(hourly_amount_minor) FILTER (WHERE currency = $2 AND state IN ('requested', 'provisioning')), 0)::text AS pending_hourly,
+            set_config('gpuaas.min_runway_for_new_allocation_seconds', $3, true) AS min_runway
        FROM compute.allocations
       WHERE user_id = $1 AND state IN ('requested', 'provisioning', 'active', 'releasing')`,
-    [userId, price.currency],
+    [userId, price.currency, String(minRunwaySeconds)],
   ));
   if ((rows[0]?.live ?? 0) >= limit) throw new AppError('quota_exceeded', 'Live allocation limit reached', { limit });
   await enforceAdmission(client, userId, price, BigInt(rows[0]?.pending_hourly ?? '0'), minRunwaySeconds);
@@ -179,14 +183,14 @@ interface Priced {
   readonly price: AdmissionPrice;
 }
 
-async function placeAndInsert(client: pg.PoolClient, actor: Actor, command: CreateAllocationCommand, priced: Priced): Promise<string> {
+async function placeAndInsert(client: pg.PoolClient, actor: Actor, command: CreateAllocationCommand, priced: Priced): Promise<AllocationView> {
   const id = uuidv7();
   for (let attempt = 1; attempt <= MAX_PLACEMENT_ATTEMPTS; attempt++) {
     const slot = await pickFreeSlot(client, priced.profileId, priced.regionId);
     if (!slot) break;
     // A slot booked by a transaction that committed after our snapshot trips allocations_slot_live_key: DO NOTHING
     // (no savepoint round trips) answers no row, and the loop picks again from a newer snapshot.
-    const { rows } = await client.query<RecordRow>(prepared(
+    const { rows } = await client.query<ViewRow>(prepared(
       `WITH inserted AS (
          INSERT INTO compute.allocations
            (id, project_id, user_id, name, profile_id, region_id, os_image_id, ssh_key_ids, node_id, slot_id, state,
@@ -198,15 +202,18 @@ async function placeAndInsert(client: pg.PoolClient, actor: Actor, command: Crea
          INSERT INTO compute.allocation_transitions (id, allocation_id, from_state, to_state, reason, correlation_id)
          SELECT $13, inserted.id, NULL, 'requested', NULL, $14 FROM inserted
        )
-       SELECT ${RECORD_COLUMNS} FROM inserted a JOIN compute.regions r ON r.id = a.region_id`,
+       ${viewSelectFrom('inserted')}`,
       [
         id, command.projectId, actor.userId, command.name ?? null, priced.profileId, priced.regionId, command.osImageId,
         command.sshKeyIds, slot.nodeId, slot.slotId, priced.price.hourlyAmountMinor, priced.price.currency, uuidv7(), actor.correlationId,
       ],
     ));
     if (!rows[0]) continue;
-    await emitAllocationEvent(client, subjects.provisioningRequested, allocationEvents.requested(toRecord(rows[0])), actor.correlationId);
-    return id;
+    // The 202 answers the allocation as it was requested: its view comes from the insert itself (after COMMIT the
+    // provisioning-worker may already have moved it on).
+    const view = toView(rows[0]);
+    await emitAllocationEvent(client, subjects.provisioningRequested, allocationEvents.requested(view), actor.correlationId);
+    return view;
   }
   throw new AppError('capacity_unavailable', `No free slot for the profile in ${command.region}; nothing was held`, {
     profile_id: priced.profileId,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { prepared, withTransaction } from '@gpuaas/db';
+import { prepared, uuidv7, withTransaction } from '@gpuaas/db';
 import { processOnce, subjects, type EventEnvelope } from '@gpuaas/events';
 import type { Logger } from '@gpuaas/telemetry';
 import { queueNodeTask, wakeNode, type WakeDeps } from '../nodes/tasks.js';
@@ -36,14 +36,17 @@ export async function handleProvisioningEvent(deps: ProvisioningDeps, envelope: 
   // Retrying cannot fix a payload without a valid allocation id: the worker dead-letters it at once.
   if (typeof payload.allocation_id !== 'string' || !isUuid(payload.allocation_id)) return 'malformed';
   const allocationId = payload.allocation_id;
+  if (envelope.event_type === subjects.provisioningRequested) return startProvisioning(deps, envelope, allocationId);
+  if (envelope.event_type === subjects.provisioningReleasingRequested) {
+    const queued = await queueProvisionedRelease(deps, envelope, allocationId);
+    if (queued !== undefined) return queued;
+  }
   const wake: string[] = [];
   const outcome = await withTransaction(deps.pool, async (client) => {
     const once = await processOnce(client, PROVISIONING_CONSUMER, envelope.event_id, async () => {
       const record = await lockAllocation(client, allocationId);
       if (!record) return 'ignored' as const;
       switch (envelope.event_type) {
-        case subjects.provisioningRequested:
-          return queueProvision(client, record, envelope.correlation_id, wake);
         case subjects.provisioningReleasingRequested:
           return queueRelease(client, record, envelope.correlation_id, wake);
         case subjects.provisioningForceReleaseRequested:
@@ -56,20 +59,6 @@ export async function handleProvisioningEvent(deps: ProvisioningDeps, envelope: 
   });
   for (const nodeId of wake) wakeNode(deps, nodeId);
   return outcome;
-}
-
-async function queueProvision(client: pg.PoolClient, record: AllocationRecord, correlationId: string, wake: string[]): Promise<ProvisioningResult> {
-  // Anything past requested (already provisioning, or released before the worker came) is not provisioned again.
-  if (record.state !== 'requested' || !record.nodeId || !record.slotId) return 'ignored';
-  const moved = await moveAllocation(client, record, 'provisioning', { correlationId });
-  await queueNodeTask(client, {
-    nodeId: record.nodeId,
-    kind: 'provision',
-    allocationId: record.id,
-    payload: await provisionPayload(client, moved),
-  });
-  wake.push(record.nodeId);
-  return 'done';
 }
 
 async function queueRelease(client: pg.PoolClient, record: AllocationRecord, correlationId: string, wake: string[]): Promise<ProvisioningResult> {
@@ -137,40 +126,109 @@ function placedSlot(row: SlotRow) {
   };
 }
 
-interface PayloadRow extends SlotRow {
-  image_name: string | null;
-  image_version: string | null;
-  keys: Array<{ id: string; public_key: string }>;
+/** The placed slot as task payloads name it (placedSlot's shape), from the joins placedSlotOf makes. */
+const PLACED_SLOT_JSON = `jsonb_build_object('slot_id', s.id, 'gpu_uuid', ng.gpu_uuid, 'gpu_instance_id', s.gpu_instance_id,
+    'compute_instance_id', s.compute_instance_id, 'mig_uuid', s.mig_uuid, 'profile', p.name)`;
+
+/** FROM `allocation` (a CTE with slot_id) joined to its slot (s), the slot's card (ng) and profile (p). */
+const placedSlotOf = (allocation: string) => `FROM ${allocation}
+      JOIN compute.slots s ON s.id = ${allocation}.slot_id
+      JOIN compute.node_gpus ng ON ng.id = s.node_gpu_id
+      JOIN compute.slice_profiles p ON p.id = s.profile_id`;
+
+/**
+ * provisioning.requested in one statement (no BEGIN/COMMIT round trips): the processed-event marker, the move
+ * requested → provisioning (guarded by the state; the UPDATE holds the row lock), its transition row, and the
+ * provision task, whose payload is the contract's AgentTask.payload for provision
+ * (`{gpu_uuid, mig_uuid, slice_profile, os_image, ssh_public_keys}`) plus the placed slot, the image's id and the
+ * keys' ids for the agent's logs, built from the slot, the image (platform's read function) and the keys (access's).
+ * A redelivery finds the marker and changes nothing; an allocation no longer requested (released before the worker
+ * came) only gets the marker. Wakes the node after the statement commits.
+ */
+const START_PROVISIONING = `
+  WITH marker AS (
+    INSERT INTO infra.processed_events (consumer, event_id, processed_at) VALUES ($1, $2, now())
+    ON CONFLICT (consumer, event_id) DO NOTHING
+    RETURNING event_id
+  ), moved AS (
+    UPDATE compute.allocations a
+       SET state = 'provisioning', version = a.version + 1, updated_at = now(), provisioning_at = now()
+     WHERE a.id = $3 AND a.state = 'requested' AND a.node_id IS NOT NULL AND a.slot_id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM marker)
+    RETURNING a.id, a.node_id, a.slot_id, a.user_id, a.os_image_id, a.ssh_key_ids, a.state_reason
+  ), noted AS (
+    INSERT INTO compute.allocation_transitions (id, allocation_id, from_state, to_state, reason, correlation_id)
+    SELECT $4, moved.id, 'requested', 'provisioning', moved.state_reason, $5 FROM moved
+  ), task AS (
+    INSERT INTO compute.node_tasks (id, node_id, kind, allocation_id, payload)
+    SELECT $6, moved.node_id, 'provision', moved.id, jsonb_build_object(
+             'allocation_id', moved.id,
+             'gpu_uuid', ng.gpu_uuid,
+             'mig_uuid', s.mig_uuid,
+             'slice_profile', p.name,
+             'os_image', COALESCE(img.name || ':' || img.version, moved.os_image_id::text),
+             'os_image_id', moved.os_image_id,
+             'ssh_public_keys', keys.public_keys,
+             'ssh_key_ids', keys.ids,
+             'slot', ${PLACED_SLOT_JSON})
+      ${placedSlotOf('moved')}
+      LEFT JOIN LATERAL platform.os_image_of(moved.os_image_id) img ON true
+      CROSS JOIN LATERAL (
+        SELECT COALESCE(jsonb_agg(k.public_key), '[]'::jsonb) AS public_keys, COALESCE(jsonb_agg(k.id), '[]'::jsonb) AS ids
+          FROM access.ssh_public_keys_of(moved.user_id, moved.ssh_key_ids) k
+         WHERE cardinality(moved.ssh_key_ids) > 0
+      ) keys
+    ON CONFLICT (allocation_id, kind) WHERE allocation_id IS NOT NULL AND state IN ('queued', 'leased') DO NOTHING
+  )
+  SELECT EXISTS (SELECT 1 FROM marker) AS fresh, (SELECT node_id FROM moved) AS node_id`;
+
+async function startProvisioning(deps: ProvisioningDeps, envelope: EventEnvelope, allocationId: string): Promise<ProvisioningResult> {
+  const { rows } = await deps.pool.query<{ fresh: boolean; node_id: string | null }>(
+    prepared(START_PROVISIONING, [PROVISIONING_CONSUMER, envelope.event_id, allocationId, uuidv7(), envelope.correlation_id, uuidv7()]),
+  );
+  const { fresh, node_id: nodeId } = rows[0]!;
+  if (!fresh) return 'duplicate';
+  if (!nodeId) return 'ignored';
+  wakeNode(deps, nodeId);
+  return 'done';
 }
 
 /**
- * What the agent needs to bring the guest up, in the contract's shape (AgentTask.payload for provision:
- * `{gpu_uuid, mig_uuid, slice_profile, os_image, ssh_public_keys}` as strings) plus the placed slot, the image's id
- * and the keys' ids for the agent's logs. One statement: slot, image (platform's read function) and keys (access's).
+ * releasing.requested for an allocation the node has (the usual case) in one statement: the marker and the release
+ * task (payload `{allocation_id, reason, slot}`), under the allocation's row lock. Undefined when it does not apply
+ * (never provisioned, not releasing, or already seen): handleProvisioningEvent's transaction then decides.
  */
-async function provisionPayload(client: pg.PoolClient, record: AllocationRecord) {
-  const { rows } = await client.query<PayloadRow>(prepared(
-    `SELECT s.id AS slot_id, ng.gpu_uuid, s.gpu_instance_id, s.compute_instance_id, s.mig_uuid, p.name AS profile,
-            img.name AS image_name, img.version AS image_version,
-            CASE WHEN cardinality($4::uuid[]) = 0 THEN '[]'::json
-                 ELSE COALESCE((SELECT json_agg(json_build_object('id', k.id, 'public_key', k.public_key))
-                                  FROM access.ssh_public_keys_of($3, $4::uuid[]) k), '[]'::json) END AS keys
-       FROM compute.slots s JOIN compute.node_gpus ng ON ng.id = s.node_gpu_id JOIN compute.slice_profiles p ON p.id = s.profile_id
-       LEFT JOIN LATERAL platform.os_image_of($2) img ON true
-      WHERE s.id = $1`,
-    [record.slotId, record.osImageId, record.userId, record.sshKeyIds],
-  ));
-  const row = rows[0]!;
-  const slot = placedSlot(row);
-  return {
-    allocation_id: record.id,
-    gpu_uuid: slot.gpu_uuid,
-    mig_uuid: slot.mig_uuid,
-    slice_profile: slot.profile,
-    os_image: row.image_name !== null ? `${row.image_name}:${row.image_version}` : record.osImageId,
-    os_image_id: record.osImageId,
-    ssh_public_keys: row.keys.map((key) => key.public_key),
-    ssh_key_ids: row.keys.map((key) => key.id),
-    slot,
-  };
+const QUEUE_PROVISIONED_RELEASE = `
+  WITH target AS (
+    SELECT a.id, a.node_id, a.slot_id, a.state_reason FROM compute.allocations a
+     WHERE a.id = $3 AND a.state = 'releasing' AND a.provisioning_at IS NOT NULL AND a.node_id IS NOT NULL AND a.slot_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM infra.processed_events e WHERE e.consumer = $1 AND e.event_id = $2)
+       FOR UPDATE
+  ), marker AS (
+    INSERT INTO infra.processed_events (consumer, event_id, processed_at) SELECT $1, $2, now() FROM target
+    ON CONFLICT (consumer, event_id) DO NOTHING
+    RETURNING event_id
+  ), task AS (
+    INSERT INTO compute.node_tasks (id, node_id, kind, allocation_id, payload)
+    SELECT $4, target.node_id, 'release', target.id, jsonb_build_object(
+             'allocation_id', target.id,
+             'reason', COALESCE(target.state_reason, 'user_release'),
+             'slot', ${PLACED_SLOT_JSON})
+      ${placedSlotOf('target')}
+     WHERE EXISTS (SELECT 1 FROM marker)
+    ON CONFLICT (allocation_id, kind) WHERE allocation_id IS NOT NULL AND state IN ('queued', 'leased') DO NOTHING
+  )
+  SELECT (SELECT node_id FROM target) AS node_id, EXISTS (SELECT 1 FROM marker) AS fresh`;
+
+async function queueProvisionedRelease(deps: ProvisioningDeps, envelope: EventEnvelope, allocationId: string): Promise<ProvisioningResult | undefined> {
+  const { rows } = await deps.pool.query<{ node_id: string | null; fresh: boolean }>(
+    prepared(QUEUE_PROVISIONED_RELEASE, [PROVISIONING_CONSUMER, envelope.event_id, allocationId, uuidv7()]),
+  );
+  const { node_id: nodeId, fresh } = rows[0]!;
+  if (!nodeId) return undefined;
+  // Locked, but a concurrent redelivery recorded the marker first: that one queued the task.
+  if (!fresh) return 'duplicate';
+  wakeNode(deps, nodeId);
+  return 'done';
 }
+

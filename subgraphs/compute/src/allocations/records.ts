@@ -64,8 +64,11 @@ export function toRecord(row: RecordRow): AllocationRecord {
   };
 }
 
-/** The view query: the record plus profile, model, region, placement and the OS image (platform's read function). */
-export const VIEW_SELECT = `SELECT ${RECORD_COLUMNS},
+/**
+ * The view query: the record plus profile, model, region, placement and the OS image (platform's read function),
+ * over `allocations` (the table, or a CTE's RETURNING * of it: creation reads its new row's view in the insert).
+ */
+export const viewSelectFrom = (allocations: string) => `SELECT ${RECORD_COLUMNS},
   floor(extract(epoch FROM a.created_at) * 1000000)::bigint::text AS cursor_ts,
   r.name AS region_name, p.name AS profile_name, p.memory_bytes::text AS profile_memory_bytes, p.compute_sevenths,
   g.id AS gpu_model_id, g.code AS gpu_model_code, g.name AS gpu_model_name,
@@ -75,7 +78,7 @@ export const VIEW_SELECT = `SELECT ${RECORD_COLUMNS},
   (SELECT t.result FROM compute.node_tasks t
     WHERE t.allocation_id = a.id AND t.kind = 'provision' AND t.state = 'succeeded'
     ORDER BY t.completed_at DESC LIMIT 1) AS provision_result
-FROM compute.allocations a
+FROM ${allocations} a
 JOIN compute.regions r ON r.id = a.region_id
 JOIN compute.slice_profiles p ON p.id = a.profile_id
 JOIN compute.gpu_models g ON g.id = p.gpu_model_id
@@ -83,6 +86,8 @@ LEFT JOIN compute.slots s ON s.id = a.slot_id
 LEFT JOIN compute.nodes n ON n.id = a.node_id
 LEFT JOIN compute.node_gpus ng ON ng.id = s.node_gpu_id
 LEFT JOIN LATERAL platform.os_image_of(a.os_image_id) oi ON true`;
+
+export const VIEW_SELECT = viewSelectFrom('compute.allocations');
 
 export interface ViewRow extends RecordRow {
   cursor_ts: string;

@@ -11,6 +11,19 @@ export async function findAllocationView(db: Db, id: string): Promise<Allocation
   return rows[0] ? toView(rows[0]) : undefined;
 }
 
+/** The views of these allocations in one statement (any order; ids that name none are left out). */
+export async function findAllocationViews(db: Db, ids: readonly string[]): Promise<AllocationView[]> {
+  if (ids.length === 0) return [];
+  // One id (the usual live-feed read) takes the by-id statement: Postgres caches its plan, while `= ANY($1)` is
+  // re-planned on every call (its generic plan, sized for a guessed array, never looks cheaper than a custom one).
+  if (ids.length === 1) {
+    const view = await findAllocationView(db, ids[0]!);
+    return view ? [view] : [];
+  }
+  const { rows } = await db.query<ViewRow>(prepared(`${VIEW_SELECT} WHERE a.id = ANY($1::uuid[])`, [ids]));
+  return rows.map(toView);
+}
+
 /** Locks the allocation row for the rest of the caller's transaction, so lifecycle changes of one allocation queue up. */
 export async function lockAllocation(client: pg.PoolClient, id: string): Promise<AllocationRecord | undefined> {
   const { rows } = await client.query<RecordRow>(prepared(

@@ -4,7 +4,7 @@ import { subjects } from '@gpuaas/events';
 import type { Logger } from '@gpuaas/telemetry';
 import { allocationEvents, emitAllocationEvent } from './events.js';
 import { lockAllocation } from './repository.js';
-import { moveAllocation } from './transitions.js';
+import { moveAllocationIfIn } from './transitions.js';
 
 export interface AllocationTask {
   readonly id: string;
@@ -35,32 +35,39 @@ export async function applyTaskOutcome(
   outcome: TaskOutcome,
 ): Promise<AppliedOutcome> {
   if (!task.allocationId || (task.kind !== 'provision' && task.kind !== 'release')) return 'ignored';
-  const record = await lockAllocation(client, task.allocationId);
-  if (!record) return 'ignored';
+  const allocationId = task.allocationId;
   const error = outcome.error ?? { code: task.kind === 'provision' ? 'provisioning_failed' : 'release_failed', message: 'The node task failed' };
+  // Each move is guarded by the state it leaves (a result for an allocation that moved on changes nothing); the
+  // guarded UPDATE takes the row lock itself, so the common case costs no locking read first.
+  const movedOn = () => {
+    deps.logger?.info({ allocation_id: allocationId, task_id: task.id, task_kind: task.kind }, 'task result for an allocation that moved on; ignored');
+    return 'ignored' as const;
+  };
 
   if (task.kind === 'provision') {
-    if (record.state !== 'provisioning') {
-      deps.logger?.info({ allocation_id: record.id, state: record.state, task_id: task.id }, 'provision result for an allocation that moved on; ignored');
-      return 'ignored';
-    }
     if (outcome.status === 'succeeded') {
-      const active = await moveAllocation(client, record, 'active', { reason: null });
+      const active = await moveAllocationIfIn(client, allocationId, 'provisioning', 'active', { reason: null });
+      if (!active) return movedOn();
       await emitAllocationEvent(client, subjects.provisioningActive, allocationEvents.active(active));
       return 'active';
     }
     // failed drops out of allocations_slot_live_key, which frees the slot for placement.
-    const failed = await moveAllocation(client, record, 'failed', { reason: error.code === 'task_timeout' ? 'task_timeout' : 'provisioning_failed' });
+    const failed = await moveAllocationIfIn(client, allocationId, 'provisioning', 'failed', {
+      reason: error.code === 'task_timeout' ? 'task_timeout' : 'provisioning_failed',
+    });
+    if (!failed) return movedOn();
     await emitAllocationEvent(client, subjects.provisioningFailed, allocationEvents.failed(failed, error));
     return 'failed';
   }
 
-  if (record.state !== 'releasing') return 'ignored';
   if (outcome.status === 'succeeded') {
-    const released = await moveAllocation(client, record, 'released');
+    const released = await moveAllocationIfIn(client, allocationId, 'releasing', 'released');
+    if (!released) return movedOn();
     await emitAllocationEvent(client, subjects.provisioningReleasingCompleted, allocationEvents.releasingCompleted(released));
     return 'released';
   }
+  const record = await lockAllocation(client, allocationId);
+  if (!record || record.state !== 'releasing') return movedOn();
   // The slot stays held (the allocation stays releasing) until an operator resolves it; billing stops at failed_at.
   const { rows } = await client.query<{ failed_at: Date }>(
     `UPDATE compute.allocations SET state_reason = 'release_failed', version = version + 1, updated_at = now()

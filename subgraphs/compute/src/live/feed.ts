@@ -1,16 +1,21 @@
 import { jetstream, jetstreamManager, parseEnvelope, streamNameFor } from '@gpuaas/events';
-import { runWithContext, withSpan } from '@gpuaas/telemetry';
+import { currentContext, runWithContext, withSpan } from '@gpuaas/telemetry';
 import type { AllocationView } from '../allocations/model.js';
-import { findAllocationView } from '../allocations/repository.js';
+import { findAllocationViews } from '../allocations/repository.js';
+import { isUuid } from '../allocations/validation.js';
 import type { ComputeDeps } from '../deps.js';
 import { LiveReads } from './batched-reads.js';
 import { ListenerIndex } from './listeners.js';
 
 /**
  * The compute subgraph process's one view of changes: an ordered, ephemeral JetStream consumer on PROVISIONING
- * (from the stream's end when it starts). Each provisioning.* event names an allocation; the row is re-read once and
+ * (from the stream's end when it starts). Each provisioning.* event names an allocation; the row is re-read and
  * handed to every local subscriber of that allocation or its project, so N subscribers cost one consumer and one
  * read per change (none while nobody here listens).
+ *
+ * Events are taken while a read runs: every allocation named meanwhile is read by the next read, in one statement,
+ * once however many events named it. A burst of changes then costs a couple of statements instead of one each, and
+ * no event waits behind a queue of reads.
  */
 export class LiveFeed {
   readonly allocations = new ListenerIndex<AllocationView>();
@@ -20,6 +25,11 @@ export class LiveFeed {
   #stopped = false;
   #ready: Promise<void>;
   #stop: (() => void) | undefined;
+  /** Allocations named since the last read started, in the order of their newest event: id → its correlation id. */
+  #changed = new Map<string, string | undefined>();
+  /** The read that takes #changed; it starts once the running one has ended (or at the end of this turn). */
+  #next: Promise<void> | undefined;
+  #running: Promise<void> | undefined;
 
   constructor(private readonly deps: ComputeDeps) {
     this.reads = new LiveReads(deps.pool);
@@ -53,7 +63,13 @@ export class LiveFeed {
         const messages = await consumer.consume();
         this.#stop = () => void messages.close();
         void (async () => {
-          for await (const message of messages) await withSpan('compute.live.event', { 'messaging.destination.name': message.subject }, () => this.#onEvent(message.data));
+          for await (const message of messages) {
+            // Not awaited, so that events keep coming in while a read runs; each span lasts until its event's
+            // allocation has been handed on.
+            void withSpan('compute.live.event', { 'messaging.destination.name': message.subject }, () => this.#onEvent(message.data)).catch((error: unknown) =>
+              logger.warn({ err: error }, 'live feed could not handle an event'),
+            );
+          }
         })().catch((error: unknown) => logger.warn({ err: error }, 'live feed stopped'));
         return;
       } catch (error) {
@@ -72,26 +88,71 @@ export class LiveFeed {
     }
     const payload = envelope.payload as { allocation_id?: unknown; project_id?: unknown } | null;
     const allocationId = payload?.allocation_id;
-    if (typeof allocationId !== 'string') return;
+    // A malformed id names no allocation; kept out so that it cannot fail the read it would share with others.
+    if (typeof allocationId !== 'string' || !isUuid(allocationId)) return;
     // Every allocation event names its project: nobody here watching this allocation or its project skips the read.
     const projectId = payload?.project_id;
     if (typeof projectId === 'string' && !this.allocations.has(allocationId) && !this.projects.has(projectId)) return;
-    await runWithContext({ correlationId: envelope.correlation_id }, () => this.publishAllocation(allocationId));
+    await this.publishAllocation(allocationId, envelope.correlation_id);
   }
 
-  /** Re-reads one allocation and hands it to its subscribers (only when anyone here listens). */
-  async publishAllocation(allocationId: string): Promise<void> {
+  /**
+   * Re-reads the allocation and hands it to its subscribers (only when anyone here listens). Resolves once a read
+   * that started after this call has been handed on; never rejects.
+   */
+  publishAllocation(allocationId: string, correlationId = currentContext()?.correlationId): Promise<void> {
     // Nobody here listens: skip the read. A subscriber registering meanwhile reads the current state itself.
+    if (this.allocations.size === 0 && this.projects.size === 0) return Promise.resolve();
+    // Moved to the end: the allocation is handed on where its newest event stands.
+    this.#changed.delete(allocationId);
+    this.#changed.set(allocationId, correlationId);
+    // The first read of a burst waits for the end of this turn, so that the events already received share it.
+    const after = this.#running ?? new Promise<void>((resolve) => setImmediate(resolve));
+    return (this.#next ??= after.then(() => this.#startRead()));
+  }
+
+  #startRead(): Promise<void> {
+    const changed = this.#changed;
+    this.#changed = new Map();
+    this.#next = undefined;
+    const running = this.#readAndEmit(changed);
+    this.#running = running;
+    void running.then(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    return running;
+  }
+
+  /** One statement for every allocation changed since the previous read; each is handed on once, its newest copy. */
+  async #readAndEmit(changed: ReadonlyMap<string, string | undefined>): Promise<void> {
     if (this.allocations.size === 0 && this.projects.size === 0) return;
+    const ids = [...changed.keys()];
+    let views: AllocationView[];
     try {
-      const view = await findAllocationView(this.deps.pool, allocationId);
-      if (!view) return;
-      this.allocations.emit(view.id, view);
-      this.projects.emit(view.projectId, view);
+      views = await inContext([...changed.values()].at(-1), () => findAllocationViews(this.deps.pool, ids));
     } catch (error) {
-      this.deps.logger.warn({ err: error, allocation_id: allocationId }, 'live feed could not read an allocation');
+      this.deps.logger.warn({ err: error, allocation_ids: ids }, 'live feed could not read allocations');
+      return;
+    }
+    const byId = new Map(views.map((view) => [view.id, view]));
+    for (const [id, correlationId] of changed) {
+      const view = byId.get(id);
+      if (!view) continue;
+      try {
+        inContext(correlationId, () => {
+          this.allocations.emit(view.id, view);
+          this.projects.emit(view.projectId, view);
+        });
+      } catch (error) {
+        this.deps.logger.warn({ err: error, allocation_id: id }, 'live feed could not hand an allocation on');
+      }
     }
   }
+}
+
+/** Runs fn under the event's correlation id, when there is one. */
+function inContext<T>(correlationId: string | undefined, fn: () => T): T {
+  return correlationId === undefined ? fn() : runWithContext({ correlationId }, fn);
 }
 
 type OrderedOptions = Parameters<ReturnType<typeof jetstream>['consumers']['get']>[1];

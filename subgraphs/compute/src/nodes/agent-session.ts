@@ -6,7 +6,7 @@ import type { Db } from './db.js';
 import { signalNodeChanged } from './admin-nodes.js';
 import { markNodeAllocationsLost } from './lost-allocations.js';
 import type { NodeState } from './node-views.js';
-import { findOpenNodeTask, queueNodeTask, wakeNode } from './tasks.js';
+import { claimNodeTask, claimNodeTaskWithCredential, findOpenNodeTask, queueNodeTask, wakeNode, type NodeTask } from './tasks.js';
 import { isNodeCredentialShape, newNodeCredential, sha256Hex } from './tokens.js';
 import { upsertNodeGpus, type ReportedGpu } from './topology.js';
 
@@ -85,10 +85,9 @@ export async function registerNode(deps: ComputeDeps, bootstrapToken: string, in
 
 /** The node a bearer credential belongs to; a revoked credential or a retired node is unauthenticated. */
 export async function authenticateNode(db: Db, credential: string | undefined): Promise<string> {
-  if (!credential || !isNodeCredentialShape(credential)) throw Unauthenticated('A node credential is required');
   const { rows } = await db.query<{ id: string }>(prepared(
     `SELECT id FROM compute.nodes WHERE credential_hash = $1 AND credential_revoked_at IS NULL AND state <> 'retired'`,
-    [sha256Hex(credential)],
+    [nodeCredentialHash(credential)],
   ));
   if (!rows[0]) throw Unauthenticated('Unknown or revoked node credential');
   return rows[0].id;
@@ -99,6 +98,27 @@ export async function authenticateNodeFor(db: Db, credential: string | undefined
   const nodeId = await authenticateNode(db, credential);
   if (nodeId !== pathNodeId) throw NotFound('Node');
   return nodeId;
+}
+
+/**
+ * The credential as stored (its hash) once its shape is right; the lookup itself is the caller's (often folded into
+ * its first statement).
+ */
+export function nodeCredentialHash(credential: string | undefined): string {
+  if (!credential || !isNodeCredentialShape(credential)) throw Unauthenticated('A node credential is required');
+  return sha256Hex(credential);
+}
+
+/**
+ * A long-poll's first claim, authenticated in the same statement (claimNodeTaskWithCredential). A credential that is
+ * not the path node's live one answers exactly as authenticateNodeFor does (401, or 404 for another node's).
+ */
+export async function authenticateAndClaim(db: Db, credential: string | undefined, pathNodeId: string, leaseSeconds: number): Promise<NodeTask | undefined> {
+  const claimed = await claimNodeTaskWithCredential(db, pathNodeId, nodeCredentialHash(credential), leaseSeconds);
+  if (claimed.authenticated) return claimed.task;
+  await authenticateNodeFor(db, credential, pathNodeId);
+  // Authenticated after all (the credential was registered between the two statements): claim as usual.
+  return claimNodeTask(db, pathNodeId, leaseSeconds);
 }
 
 export interface HeartbeatInput {

@@ -3,7 +3,8 @@ import { applyTaskOutcome } from '../allocations/task-outcomes.js';
 import type { ComputeDeps } from '../deps.js';
 import { applyTerminalTaskOutcome } from '../terminal/task-outcomes.js';
 import { signalNodeChanged } from './admin-nodes.js';
-import { completeTask, lockTaskForResult, type NodeTask, type TaskResultInput } from './tasks.js';
+import { authenticateNodeFor, nodeCredentialHash } from './agent-session.js';
+import { completeLeasedTask, completeTask, lockTaskForResult, type NodeTask, type TaskResultInput } from './tasks.js';
 import { applyTopologyReport, parseTopologyReport } from './topology.js';
 
 export interface TaskResultAck {
@@ -16,17 +17,30 @@ export interface TaskResultAck {
 /**
  * Records an agent's result for its current lease and applies it in the same transaction: the task's owner area
  * moves its objects on (allocations, terminals), a topology report replaces the node's slots. Replaying the same
- * outcome changes nothing and answers `duplicate: true`.
+ * outcome changes nothing and answers `duplicate: true`. The node is the one `credential` authenticates, and must be
+ * `pathNodeId` (another node's credential answers like a missing node); the usual report checks the credential and
+ * records the outcome in one statement.
  */
-export async function reportTaskResult(deps: ComputeDeps, nodeId: string, taskId: string, input: TaskResultInput): Promise<TaskResultAck> {
+export async function reportTaskResult(
+  deps: ComputeDeps,
+  credential: string | undefined,
+  pathNodeId: string,
+  taskId: string,
+  input: TaskResultInput,
+): Promise<TaskResultAck> {
+  const credentialHash = nodeCredentialHash(credential);
   const { task, duplicate } = await withTransaction(deps.pool, async (client) => {
-    const decision = await lockTaskForResult(client, nodeId, taskId, input);
-    if (decision.kind === 'duplicate') return { task: decision.task, duplicate: true };
-    const done = await completeTask(client, taskId, input);
+    let done = await completeLeasedTask(client, pathNodeId, taskId, input, credentialHash);
+    if (!done) {
+      const nodeId = await authenticateNodeFor(client, credential, pathNodeId);
+      const decision = await lockTaskForResult(client, nodeId, taskId, input);
+      if (decision.kind === 'duplicate') return { task: decision.task, duplicate: true };
+      done = await completeTask(client, taskId, input);
+    }
     await applyOutcome(client, deps, done, input);
     return { task: done, duplicate: false };
   });
-  if (!duplicate && task.kind === 'discover_topology') signalNodeChanged(deps, nodeId);
+  if (!duplicate && task.kind === 'discover_topology') signalNodeChanged(deps, pathNodeId);
   return { taskId: task.id, outcome: task.state === 'failed' ? 'failed' : 'succeeded', recordedAt: task.completedAt ?? new Date(), duplicate };
 }
 

@@ -135,9 +135,39 @@ export function wakeNode(deps: WakeDeps, nodeId: string): void {
  */
 export async function claimNodeTask(db: Db, nodeId: string, leaseSeconds: number): Promise<NodeTask | undefined> {
   const { rows } = await db.query<NodeTaskRow>(prepared(
-    `WITH next AS (
-       SELECT t.id FROM compute.node_tasks t
-       WHERE t.node_id = $1
+    `WITH next AS (${nextClaimable('$1')}) ${leaseNext}`,
+    [nodeId, leaseSeconds],
+  ));
+  return rows[0] ? toTask(rows[0]) : undefined;
+}
+
+/**
+ * claimNodeTask for a long-poll's first claim, in the same statement as the check that `credentialHash` is the
+ * node's live credential (one round trip instead of two). Not authenticated: nothing is leased and the caller
+ * explains why (authenticateNodeFor: unknown credential or another node's).
+ */
+export async function claimNodeTaskWithCredential(
+  db: Db,
+  nodeId: string,
+  credentialHash: string,
+  leaseSeconds: number,
+): Promise<{ readonly authenticated: boolean; readonly task: NodeTask | undefined }> {
+  const { rows } = await db.query<NodeTaskRow & { authenticated: boolean }>(prepared(
+    `WITH node AS (
+       SELECT n.id FROM compute.nodes n
+        WHERE n.id = $1 AND n.credential_hash = $3 AND n.credential_revoked_at IS NULL AND n.state <> 'retired'
+     ), next AS (${nextClaimable('(SELECT id FROM node)')}), leased AS (${leaseNext})
+     SELECT EXISTS (SELECT 1 FROM node) AS authenticated, leased.* FROM (SELECT 1) AS one LEFT JOIN leased ON true`,
+    [nodeId, leaseSeconds, credentialHash],
+  ));
+  const row = rows[0]!;
+  return { authenticated: row.authenticated, task: row.id ? toTask(row) : undefined };
+}
+
+/** The node's oldest claimable task, locked (the `next` of a claim); `node` is the SQL naming the node's id. */
+function nextClaimable(node: string): string {
+  return `SELECT t.id FROM compute.node_tasks t
+       WHERE t.node_id = ${node}
          AND (t.state = 'queued' OR (t.state = 'leased' AND t.lease_expires_at < now()))
          AND NOT EXISTS (
            SELECT 1 FROM compute.node_tasks e
@@ -145,16 +175,15 @@ export async function claimNodeTask(db: Db, nodeId: string, leaseSeconds: number
              AND (e.created_at, e.id) < (t.created_at, t.id))
        ORDER BY t.created_at, t.id
        LIMIT 1
-       FOR UPDATE SKIP LOCKED)
-     UPDATE compute.node_tasks t
+       FOR UPDATE SKIP LOCKED`;
+}
+
+/** Leases the task `next` names ($2: lease seconds). */
+const leaseNext = `UPDATE compute.node_tasks t
      SET state = 'leased', fencing_token = t.fencing_token + 1, attempts = t.attempts + 1, leased_at = now(),
          lease_expires_at = now() + make_interval(secs => $2), updated_at = now()
      FROM next WHERE t.id = next.id
-     RETURNING ${TASK_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ')}`,
-    [nodeId, leaseSeconds],
-  ));
-  return rows[0] ? toTask(rows[0]) : undefined;
-}
+     RETURNING ${TASK_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ')}`;
 
 export interface TaskResultInput {
   readonly fencingToken: number;
@@ -190,6 +219,39 @@ export async function lockTaskForResult(client: pg.PoolClient, nodeId: string, t
   }
   if (task.state !== 'leased') throw Conflict(`The task is ${task.state}`);
   return { kind: 'record', task };
+}
+
+/**
+ * Records the outcome of the lease the agent holds now (this node's task, still leased under exactly this fencing
+ * token, and with `credentialHash` the node's live credential) in one statement; undefined otherwise, and the caller
+ * explains why (authenticateNodeFor, lockTaskForResult: missing, stale lease, replay). The UPDATE takes the row lock,
+ * and a concurrent report is waited for and the state re-checked.
+ */
+export async function completeLeasedTask(
+  client: pg.PoolClient,
+  nodeId: string,
+  taskId: string,
+  input: TaskResultInput,
+  credentialHash?: string,
+): Promise<NodeTask | undefined> {
+  const { rows } = await client.query<NodeTaskRow>(prepared(
+    `UPDATE compute.node_tasks SET state = $4, result = $5::jsonb, error = $6::jsonb, completed_at = now(), updated_at = now()
+     WHERE id = $1 AND node_id = $2 AND state = 'leased' AND fencing_token = $3
+       AND ($7::text IS NULL OR EXISTS (
+         SELECT 1 FROM compute.nodes n
+          WHERE n.id = $2 AND n.credential_hash = $7 AND n.credential_revoked_at IS NULL AND n.state <> 'retired'))
+     RETURNING ${TASK_COLUMNS}`,
+    [
+      taskId,
+      nodeId,
+      input.fencingToken,
+      input.outcome,
+      input.result ? JSON.stringify(input.result) : null,
+      input.error ? JSON.stringify(input.error) : null,
+      credentialHash ?? null,
+    ],
+  ));
+  return rows[0] ? toTask(rows[0]) : undefined;
 }
 
 export async function completeTask(client: pg.PoolClient, taskId: string, input: TaskResultInput): Promise<NodeTask> {

@@ -3,6 +3,7 @@ import { AppError } from '@gpuaas/errors';
 import {
   authenticateNode,
   authenticateNodeFor,
+  authenticateAndClaim,
   claimNodeTask,
   createNode,
   discoverSliceTopology,
@@ -41,10 +42,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 /** Takes the node's pending discovery task and answers it with a topology. */
-async function answerDiscovery(nodeId: string, gpus: Array<{ uuid: string; index: number; mig_mode: string; instances: unknown[] }>) {
+async function answerDiscovery({ nodeId, credential }: { nodeId: string; credential: string }, gpus: Array<{ uuid: string; index: number; mig_mode: string; instances: unknown[] }>) {
   const task = await claimNodeTask(env.deps.pool, nodeId, 60);
   expect(task?.kind).toBe('discover_topology');
-  await reportTaskResult(env.deps, nodeId, task!.id, {
+  await reportTaskResult(env.deps, credential, nodeId, task!.id, {
     fencingToken: task!.fencingToken,
     outcome: 'succeeded',
     result: { gpus: gpus.map((g) => ({ name: 'NVIDIA H100 80GB HBM3', memory_bytes: 85899345920, ...g })) },
@@ -101,7 +102,7 @@ describe('registration and credentials', () => {
 describe('node tasks', () => {
   it('re-offers a task whose lease ran out under a higher fencing token and rejects the stale result', async () => {
     const node = await registeredNode(env);
-    await answerDiscovery(node.nodeId, []);
+    await answerDiscovery(node, []);
     const queued = await withTransaction(env.deps.pool, (client) => queueNodeTask(client, { nodeId: node.nodeId, kind: 'configure_slices', payload: {} }));
     const first = await claimNodeTask(env.deps.pool, node.nodeId, 0.2);
     expect(first).toMatchObject({ id: queued.id, fencingToken: 1, attempts: 1 });
@@ -110,19 +111,45 @@ describe('node tasks', () => {
     let second = await claimNodeTask(env.deps.pool, node.nodeId, 60);
     while (!second && Date.now() < deadline) second = await claimNodeTask(env.deps.pool, node.nodeId, 60);
     expect(second).toMatchObject({ id: queued.id, fencingToken: 2, attempts: 2 });
-    expect(await codeOf(reportTaskResult(env.deps, node.nodeId, queued.id, { fencingToken: 1, outcome: 'succeeded', result: {} }))).toBe('task_lease_stale');
-    const ack = await reportTaskResult(env.deps, node.nodeId, queued.id, { fencingToken: 2, outcome: 'succeeded', result: {} });
+    expect(await codeOf(reportTaskResult(env.deps, node.credential, node.nodeId, queued.id, { fencingToken: 1, outcome: 'succeeded', result: {} }))).toBe('task_lease_stale');
+    const ack = await reportTaskResult(env.deps, node.credential, node.nodeId, queued.id, { fencingToken: 2, outcome: 'succeeded', result: {} });
     expect(ack.duplicate).toBe(false);
-    const replay = await reportTaskResult(env.deps, node.nodeId, queued.id, { fencingToken: 2, outcome: 'succeeded', result: {} });
+    const replay = await reportTaskResult(env.deps, node.credential, node.nodeId, queued.id, { fencingToken: 2, outcome: 'succeeded', result: {} });
     expect(replay).toMatchObject({ duplicate: true, recordedAt: ack.recordedAt });
-    expect(await codeOf(reportTaskResult(env.deps, node.nodeId, queued.id, { fencingToken: 2, outcome: 'failed', error: { code: 'x', message: 'y' } }))).toBe('conflict');
+    expect(await codeOf(reportTaskResult(env.deps, node.credential, node.nodeId, queued.id, { fencingToken: 2, outcome: 'failed', error: { code: 'x', message: 'y' } }))).toBe('conflict');
+  });
+
+  it('checks the credential with the result: a wrong one is unauthenticated, records nothing, and the right one still records', async () => {
+    const node = await registeredNode(env);
+    const other = await registeredNode(env);
+    const task = (await claimNodeTask(env.deps.pool, node.nodeId, 60))!;
+    const input = { fencingToken: task.fencingToken, outcome: 'succeeded', result: { gpus: [] } } as const;
+    expect(await codeOf(reportTaskResult(env.deps, 'not-a-credential', node.nodeId, task.id, input))).toBe('unauthenticated');
+    expect(await codeOf(reportTaskResult(env.deps, other.credential.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')), node.nodeId, task.id, input))).toBe('unauthenticated');
+    // Another node's live credential on this node's path answers like a missing node.
+    expect(await codeOf(reportTaskResult(env.deps, other.credential, node.nodeId, task.id, input))).toBe('not_found');
+    const { rows } = await env.deps.pool.query('SELECT state FROM compute.node_tasks WHERE id = $1', [task.id]);
+    expect(rows[0].state).toBe('leased');
+    expect(await reportTaskResult(env.deps, node.credential, node.nodeId, task.id, input)).toMatchObject({ duplicate: false, outcome: 'succeeded' });
+  });
+
+  it('authenticates a long-poll in its first claim: wrong credentials lease nothing, the right one leases the task', async () => {
+    const node = await registeredNode(env);
+    const other = await registeredNode(env);
+    expect(await codeOf(authenticateAndClaim(env.deps.pool, undefined, node.nodeId, 60))).toBe('unauthenticated');
+    expect(await codeOf(authenticateAndClaim(env.deps.pool, other.credential, node.nodeId, 60))).toBe('not_found');
+    const leased = await env.deps.pool.query(`SELECT count(*)::int AS n FROM compute.node_tasks WHERE node_id = $1 AND state = 'leased'`, [node.nodeId]);
+    expect(leased.rows[0].n).toBe(0);
+    const task = await authenticateAndClaim(env.deps.pool, node.credential, node.nodeId, 60);
+    expect(task).toMatchObject({ nodeId: node.nodeId, kind: 'discover_topology', fencingToken: 1 });
+    expect(await authenticateAndClaim(env.deps.pool, node.credential, node.nodeId, 60)).toBeUndefined();
   });
 
   it("answers a result for another node's task with not_found", async () => {
     const one = await registeredNode(env);
     const other = await registeredNode(env);
     const task = await claimNodeTask(env.deps.pool, other.nodeId, 60);
-    expect(await codeOf(reportTaskResult(env.deps, one.nodeId, task!.id, { fencingToken: task!.fencingToken, outcome: 'succeeded', result: { gpus: [] } }))).toBe('not_found');
+    expect(await codeOf(reportTaskResult(env.deps, one.credential, one.nodeId, task!.id, { fencingToken: task!.fencingToken, outcome: 'succeeded', result: { gpus: [] } }))).toBe('not_found');
   });
 });
 
@@ -130,7 +157,7 @@ describe('slice topology', () => {
   it('derives slots from a discovery: MIG instances by profile, a whole slot for a card without MIG', async () => {
     const node = await registeredNode(env, [gpu(0, 'enabled'), gpu(1)]);
     const [mig, whole] = node.gpus;
-    await answerDiscovery(node.nodeId, [
+    await answerDiscovery(node, [
       { uuid: mig!.uuid, index: 0, mig_mode: 'enabled', instances: [
         { profile: '1g.10gb', placement: { start: 0, size: 1 }, gpu_instance_id: 9, compute_instance_id: 0, mig_uuid: 'MIG-a' },
         { profile: '3g.40gb', placement: { start: 4, size: 4 }, gpu_instance_id: 2, compute_instance_id: 0, mig_uuid: 'MIG-b' },
@@ -147,7 +174,7 @@ describe('slice topology', () => {
 
     // A second discovery that reshapes the MIG card keeps nothing stale.
     await discoverSliceTopology(env.deps, node.admin, node.nodeId);
-    await answerDiscovery(node.nodeId, [
+    await answerDiscovery(node, [
       { uuid: mig!.uuid, index: 0, mig_mode: 'enabled', instances: [
         { profile: '3g.40gb', placement: { start: 0, size: 4 }, gpu_instance_id: 1, compute_instance_id: 0, mig_uuid: 'MIG-c' },
       ] },
@@ -168,7 +195,7 @@ describe('slice topology', () => {
 describe('heartbeats and offline detection', () => {
   it('takes a silent node offline, marks its live allocations lost with an event, and brings it back on a heartbeat', async () => {
     const node = await registeredNode(env);
-    await answerDiscovery(node.nodeId, [{ uuid: node.gpus[0]!.uuid, index: 0, mig_mode: 'disabled', instances: [] }]);
+    await answerDiscovery(node, [{ uuid: node.gpus[0]!.uuid, index: 0, mig_mode: 'disabled', instances: [] }]);
     const slot = (await readSliceTopology(env.deps.pool, node.nodeId))!.gpus[0]!.instances[0]!;
     const allocationId = await placeAllocation(env, node.nodeId, slot.slotId, 'active');
     await updateNode(env.deps, node.admin, node.nodeId, { state: 'cordoned', reason: 'maintenance' });
@@ -188,7 +215,7 @@ describe('heartbeats and offline detection', () => {
 
   it('marks lost an active allocation the agent no longer runs, past the grace period', async () => {
     const node = await registeredNode(env);
-    await answerDiscovery(node.nodeId, [{ uuid: node.gpus[0]!.uuid, index: 0, mig_mode: 'disabled', instances: [] }]);
+    await answerDiscovery(node, [{ uuid: node.gpus[0]!.uuid, index: 0, mig_mode: 'disabled', instances: [] }]);
     const slot = (await readSliceTopology(env.deps.pool, node.nodeId))!.gpus[0]!.instances[0]!;
     const old = await placeAllocation(env, node.nodeId, slot.slotId, 'active', new Date(Date.now() - 3600_000));
     await recordHeartbeat(env.deps, node.nodeId, { agentVersion: '0.1.0', runningAllocationIds: [] }, 'test');

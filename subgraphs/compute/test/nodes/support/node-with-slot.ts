@@ -7,7 +7,7 @@ export async function nodeWithWholeSlot(env: NodeTestDeps) {
   const gpu = node.gpus[0]!;
   await discoverSliceTopology(env.deps, node.admin, node.nodeId);
   const task = (await claimNodeTask(env.deps.pool, node.nodeId, 60))!;
-  await reportTaskResult(env.deps, node.nodeId, task.id, {
+  await reportTaskResult(env.deps, node.credential, node.nodeId, task.id, {
     fencingToken: task.fencingToken,
     outcome: 'succeeded',
     result: { gpus: [{ uuid: gpu.uuid, index: 0, name: H100_NAME, memory_bytes: gpu.memoryBytes, mig_mode: 'disabled', instances: [] }] },
