@@ -348,6 +348,7 @@ export function createAgent(options: AgentOptions): Agent {
       stopController.abort();
       if (running) await running;
       else resolveDone();
+      client.close();
       await health?.close();
       health = undefined;
     },

@@ -1,5 +1,5 @@
 import type { ApiSchema } from '@gpuaas/contracts';
-import { ownSocketRequest, type RawResponse } from './own-socket-request.js';
+import { createHttpRequest, type RawResponse } from './http-request.js';
 
 export type RegisterRequest = ApiSchema<'AgentNodeRegisterRequest'>;
 export type Registration = ApiSchema<'AgentNodeRegistration'>;
@@ -39,6 +39,8 @@ export interface ControlPlaneClient {
   waitTask(nodeId: string, waitSeconds: number, signal: AbortSignal): Promise<AgentTask | null>;
   reportResult(nodeId: string, taskId: string, body: TaskResultRequest): Promise<TaskResultAck>;
   sendTelemetry(body: TelemetryBatch): Promise<TelemetryAccepted>;
+  /** Closes the kept-alive connections (calls still in flight end with them). */
+  close(): void;
 }
 
 export interface ControlPlaneClientOptions {
@@ -52,8 +54,9 @@ export interface ControlPlaneClientOptions {
 /** HTTP client of the contract's /internal/v1 operations, typed by the generated OpenAPI types. */
 export function createControlPlaneClient(options: ControlPlaneClientOptions): ControlPlaneClient {
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
+  const send = createHttpRequest();
 
-  async function call<T>(method: 'GET' | 'POST', path: string, init: { token?: string; body?: unknown; idempotencyKey?: string; signal?: AbortSignal; ownSocket?: boolean; expect: number[] }): Promise<{ status: number; body: T | undefined }> {
+  async function call<T>(method: 'GET' | 'POST', path: string, init: { token?: string; body?: unknown; idempotencyKey?: string; signal?: AbortSignal; expect: number[] }): Promise<{ status: number; body: T | undefined }> {
     const token = init.token ?? options.credential();
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers['authorization'] = `Bearer ${token}`;
@@ -62,12 +65,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     const signal = init.signal ?? AbortSignal.timeout(timeoutMs);
     let response: RawResponse;
     try {
-      if (init.ownSocket) {
-        response = await ownSocketRequest(`${options.baseUrl}${path}`, { method, headers, signal });
-      } else {
-        const answer = await fetch(`${options.baseUrl}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal });
-        response = { status: answer.status, text: await answer.text() };
-      }
+      response = await send(`${options.baseUrl}${path}`, { method, headers, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }), signal });
     } catch (error) {
       if (init.signal?.aborted) throw error;
       throw new TransportError(`${method} ${path}: ${(error as Error).message}`);
@@ -98,7 +96,7 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       return answer!;
     },
     async waitTask(nodeId, waitSeconds, signal) {
-      const { status, body } = await call<AgentTask>('GET', `/internal/v1/nodes/${nodeId}/tasks/wait?wait_seconds=${waitSeconds}`, { signal, ownSocket: true, expect: [200, 204] });
+      const { status, body } = await call<AgentTask>('GET', `/internal/v1/nodes/${nodeId}/tasks/wait?wait_seconds=${waitSeconds}`, { signal, expect: [200, 204] });
       return status === 200 ? body! : null;
     },
     async reportResult(nodeId, taskId, body) {
@@ -110,6 +108,9 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     async sendTelemetry(body) {
       const { body: accepted } = await call<TelemetryAccepted>('POST', '/internal/v1/guest-telemetry', { body, expect: [202] });
       return accepted!;
+    },
+    close() {
+      send.close();
     },
   };
 }
