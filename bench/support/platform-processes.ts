@@ -149,7 +149,7 @@ export async function startPlatformProcesses(options: PlatformProcessesOptions):
         BOOTSTRAP_TOKEN: bootstrapToken,
         AGENT_DRIVER: 'simulated',
         AGENT_MAX_CONCURRENT_TASKS: String(options.agentConcurrency),
-        AGENT_TELEMETRY_INTERVAL_SECONDS: '1',
+        // Telemetry at the agent's default interval (10 s), like every other setting here.
         SIMULATED_PROVISION_DELAY_MS: '0',
       },
     );
