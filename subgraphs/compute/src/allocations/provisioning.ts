@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { prepared, uuidv7, withTransaction } from '@gpuaas/db';
 import { processOnce, subjects, type EventEnvelope } from '@gpuaas/events';
 import type { Logger } from '@gpuaas/telemetry';
-import { queueNodeTask, wakeNode, type WakeDeps } from '../nodes/tasks.js';
+import { wakeNode, type WakeDeps } from '../nodes/tasks.js';
 import { allocationEvents, emitAllocationEvent } from './events.js';
 import type { AllocationRecord } from './model.js';
 import { lockAllocation } from './repository.js';
@@ -27,9 +27,10 @@ export const provisioningSubjects = [
 export type ProvisioningResult = 'done' | 'duplicate' | 'ignored' | 'malformed';
 
 /**
- * Handles one provisioning event exactly once per event id (processOnce in the same transaction as the change),
+ * Handles one provisioning event exactly once per event id (the processed-event marker commits with the change),
  * and every change is also guarded by the allocation's state under its row lock, so a replay — or a second event
- * for an allocation that already moved on — changes nothing. Wakes the node after COMMIT.
+ * for an allocation that already moved on — changes nothing. The usual cases (a request to provision, the release
+ * of a provisioned allocation) are one statement each and wake the node after it; the rest run in a transaction.
  */
 export async function handleProvisioningEvent(deps: ProvisioningDeps, envelope: EventEnvelope): Promise<ProvisioningResult> {
   const payload = envelope.payload as { allocation_id?: unknown };
@@ -41,14 +42,13 @@ export async function handleProvisioningEvent(deps: ProvisioningDeps, envelope: 
     const queued = await queueProvisionedRelease(deps, envelope, allocationId);
     if (queued !== undefined) return queued;
   }
-  const wake: string[] = [];
-  const outcome = await withTransaction(deps.pool, async (client) => {
+  return withTransaction(deps.pool, async (client) => {
     const once = await processOnce(client, PROVISIONING_CONSUMER, envelope.event_id, async () => {
       const record = await lockAllocation(client, allocationId);
       if (!record) return 'ignored' as const;
       switch (envelope.event_type) {
         case subjects.provisioningReleasingRequested:
-          return queueRelease(client, record, envelope.correlation_id, wake);
+          return releaseUnprovisioned(client, record, envelope.correlation_id);
         case subjects.provisioningForceReleaseRequested:
           return forceRelease(client, record, envelope);
         default:
@@ -57,25 +57,16 @@ export async function handleProvisioningEvent(deps: ProvisioningDeps, envelope: 
     });
     return once.duplicate ? ('duplicate' as const) : once.result;
   });
-  for (const nodeId of wake) wakeNode(deps, nodeId);
-  return outcome;
 }
 
-async function queueRelease(client: pg.PoolClient, record: AllocationRecord, correlationId: string, wake: string[]): Promise<ProvisioningResult> {
-  if (record.state !== 'releasing') return 'ignored';
-  // Never handed to the node (released while still requested): nothing to tear down there.
-  if (record.provisioningAt === null || !record.nodeId) {
-    const released = await moveAllocation(client, record, 'released', { correlationId });
-    await emitAllocationEvent(client, subjects.provisioningReleasingCompleted, allocationEvents.releasingCompleted(released), correlationId);
-    return 'done';
-  }
-  await queueNodeTask(client, {
-    nodeId: record.nodeId,
-    kind: 'release',
-    allocationId: record.id,
-    payload: { allocation_id: record.id, reason: record.stateReason ?? 'user_release', slot: await slotOf(client, record.slotId!) },
-  });
-  wake.push(record.nodeId);
+/**
+ * releasing.requested that queueProvisionedRelease did not take: an allocation never handed to the node (released
+ * while still requested) has nothing to tear down there and is released at once; anything else is not releasing.
+ */
+async function releaseUnprovisioned(client: pg.PoolClient, record: AllocationRecord, correlationId: string): Promise<ProvisioningResult> {
+  if (record.state !== 'releasing' || (record.provisioningAt !== null && record.nodeId)) return 'ignored';
+  const released = await moveAllocation(client, record, 'released', { correlationId });
+  await emitAllocationEvent(client, subjects.provisioningReleasingCompleted, allocationEvents.releasingCompleted(released), correlationId);
   return 'done';
 }
 
@@ -95,38 +86,7 @@ async function forceRelease(client: pg.PoolClient, record: AllocationRecord, env
   return 'done';
 }
 
-interface SlotRow {
-  slot_id: string;
-  gpu_uuid: string;
-  gpu_instance_id: number | null;
-  compute_instance_id: number | null;
-  mig_uuid: string | null;
-  profile: string;
-}
-
-async function slotOf(client: pg.PoolClient, slotId: string) {
-  const { rows } = await client.query<SlotRow>(prepared(
-    `SELECT s.id AS slot_id, ng.gpu_uuid, s.gpu_instance_id, s.compute_instance_id, s.mig_uuid, p.name AS profile
-       FROM compute.slots s JOIN compute.node_gpus ng ON ng.id = s.node_gpu_id JOIN compute.slice_profiles p ON p.id = s.profile_id
-      WHERE s.id = $1`,
-    [slotId],
-  ));
-  return placedSlot(rows[0]!);
-}
-
-/** The slot as the agent's task payload names it. */
-function placedSlot(row: SlotRow) {
-  return {
-    slot_id: row.slot_id,
-    gpu_uuid: row.gpu_uuid,
-    gpu_instance_id: row.gpu_instance_id,
-    compute_instance_id: row.compute_instance_id,
-    mig_uuid: row.mig_uuid,
-    profile: row.profile,
-  };
-}
-
-/** The placed slot as task payloads name it (placedSlot's shape), from the joins placedSlotOf makes. */
+/** The placed slot as task payloads name it, from the joins placedSlotOf makes. */
 const PLACED_SLOT_JSON = `jsonb_build_object('slot_id', s.id, 'gpu_uuid', ng.gpu_uuid, 'gpu_instance_id', s.gpu_instance_id,
     'compute_instance_id', s.compute_instance_id, 'mig_uuid', s.mig_uuid, 'profile', p.name)`;
 
