@@ -28,13 +28,12 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Client } from 'graphql-ws';
-import type pg from 'pg';
 import { subscribe, wsClient, type Subscription } from '../gateway/test/support/ws-client.js';
 import { NODE_GPU_MODEL, NODE_REGION, PLATFORM_PASSWORD, startPlatformStack, until } from '../e2e/test/support/platform-stack.js';
 import { newSshPublicKey } from '../e2e/test/support/ssh-keys.js';
 import { percentile } from './support/fixed-rate-load.js';
 import { stageBreakdown, type StageRow } from './support/active-stages.js';
-import { postgresBackendCpu, postgresCpuBetween, startPlatformProcesses, type MeteredProcess } from './support/platform-processes.js';
+import { postgresBackendCpu, postgresCpuBetween, startPlatformProcesses, type PlatformProcesses } from './support/platform-processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,16 +69,11 @@ const PROFILE = '1g.10gb';
 /** 4 H100s split into seven 1g.10gb slices each: 28 slots, enough for 20 at once. */
 const layout = { gpus: [{ name: 'NVIDIA H100 80GB HBM3', memory_gib: 80, count: Math.max(1, Math.ceil(concurrency / 7)), mig: Array.from({ length: 7 }, () => PROFILE) }] };
 
-/** What the rounds need of a running platform, whichever its shape. */
-interface Platform {
-  readonly restUrl: string;
-  readonly gatewayUrl: string;
-  readonly db: pg.Pool;
-  readonly operatorToken: string;
-  /** The platform's own processes whose CPU is read; none in the single-process shape (it is all this process). */
-  readonly processes: readonly MeteredProcess[];
-  close(): Promise<void>;
-}
+/**
+ * What the rounds need of a running platform, whichever its shape; the single-process shape has no processes of its
+ * own to meter (it is all this process).
+ */
+type Platform = PlatformProcesses;
 
 async function startPlatform(agentConcurrency: number): Promise<Platform> {
   if (shape === 'processes') return startPlatformProcesses({ layout, agentConcurrency, restGatewayMode, relayApart: args['relay-apart'] });
