@@ -7,7 +7,6 @@
  * REST and the agent registers with the bootstrap token. Ready once the agent's first discovery turned cards into slots.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +17,7 @@ import pg from 'pg';
 import type { SimulatedLayout } from '@gpuaas/agent';
 import { testNamespace } from '@gpuaas/testkit';
 import { workerRoles } from '@gpuaas/workers';
-import { freePort, newOperator, NODE_REGION, startSeededBackingServices, until } from '../../e2e/test/support/platform-stack.js';
-import { restCall } from '../../e2e/test/support/rest-client.js';
+import { createNodeOverRest, freePort, newOperator, startSeededBackingServices, until } from '../../e2e/test/support/platform-stack.js';
 import { cpuSecondsOf, startServiceProcess, type ServiceProcess } from './processes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -128,15 +126,7 @@ export async function startPlatformProcesses(options: PlatformProcessesOptions):
     const restUrl = rest.urls['rest']!;
 
     const operatorToken = (await newOperator(restUrl, db)).token;
-    const hostname = `sim-bench-${randomUUID().slice(0, 8)}`;
-    const created = await restCall(restUrl, 'adminCreateNode', 'POST', '/api/v1/admin/nodes', {
-      token: operatorToken,
-      body: { hostname, region: NODE_REGION, labels: { bench: 'time-to-active' } },
-      headers: { 'x-idempotency-key': randomUUID() },
-    });
-    // ci-allow canonical_error_guard: benchmark set-up
-    if (created.status !== 201) throw new Error(`adminCreateNode answered ${created.status}: ${created.text}`);
-    const { node, bootstrap_token: bootstrapToken } = created.json as { node: { id: string }; bootstrap_token: string };
+    const { hostname, node, bootstrapToken } = await createNodeOverRest(restUrl, operatorToken, 'sim-bench', { bench: 'time-to-active' });
 
     const agentDir = await mkdtemp(join(tmpdir(), 'gpuaas-bench-agent-'));
     closers.push(() => rm(agentDir, { recursive: true, force: true }));

@@ -137,15 +137,7 @@ export async function startPlatformStack(options: PlatformStackOptions = {}): Pr
     const rest = await track(createRestAdapter(loadRestAdapterConfig({ ...env, ...subgraphUrls, PORT: String(restPort), GATEWAY_MODE: 'embedded' })));
 
     const operator = await newOperator(rest.url, db);
-    const hostname = `sim-e2e-${randomUUID().slice(0, 8)}`;
-    const created = await restCall(rest.url, 'adminCreateNode', 'POST', '/api/v1/admin/nodes', {
-      token: operator.token,
-      body: { hostname, region: NODE_REGION, labels: { e2e: 'platform' } },
-      headers: { 'x-idempotency-key': randomUUID() },
-    });
-    // ci-allow canonical_error_guard: test set-up
-    if (created.status !== 201) throw new Error(`adminCreateNode answered ${created.status}: ${created.text}`);
-    const { node, bootstrap_token: bootstrapToken } = created.json as { node: { id: string }; bootstrap_token: string };
+    const { hostname, node, bootstrapToken } = await createNodeOverRest(rest.url, operator.token, 'sim-e2e', { e2e: 'platform' });
 
     const agentDataDir = await mkdtemp(join(tmpdir(), 'gpuaas-platform-agent-'));
     closers.push(() => rm(agentDataDir, { recursive: true, force: true }));
@@ -220,6 +212,20 @@ export async function startSeededBackingServices(closers: Array<() => Promise<vo
 }
 
 /** A user registered over REST and promoted in access.users, as an operator bootstrap does; signed in again to carry the role. */
+/** An operator creates a node in NODE_REGION over REST (adminCreateNode) for an agent to register with its token. */
+export async function createNodeOverRest(restUrl: string, operatorToken: string, hostnamePrefix: string, labels: Record<string, string>) {
+  const hostname = `${hostnamePrefix}-${randomUUID().slice(0, 8)}`;
+  const created = await restCall(restUrl, 'adminCreateNode', 'POST', '/api/v1/admin/nodes', {
+    token: operatorToken,
+    body: { hostname, region: NODE_REGION, labels },
+    headers: { 'x-idempotency-key': randomUUID() },
+  });
+  // ci-allow canonical_error_guard: test and benchmark set-up
+  if (created.status !== 201) throw new Error(`adminCreateNode answered ${created.status}: ${created.text}`);
+  const { node, bootstrap_token: bootstrapToken } = created.json as { node: { id: string }; bootstrap_token: string };
+  return { hostname, node, bootstrapToken };
+}
+
 export async function newOperator(restUrl: string, db: pg.Pool): Promise<PlatformOperator> {
   const email = `operator-${randomUUID().slice(0, 8)}@example.com`;
   const registered = await restCall(restUrl, 'registerPersonalAccount', 'POST', '/api/v1/auth/personal/register', {
